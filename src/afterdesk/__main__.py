@@ -1,0 +1,3 @@
+from afterdesk.cli import main
+
+main()
