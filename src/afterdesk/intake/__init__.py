@@ -1,0 +1,1 @@
+"""Intake: every way a case comes in (e-mail in and out, signed webhooks, acknowledgements)."""
