@@ -97,6 +97,18 @@ class EventType(models.TextChoices):
     SLA_RECOMPUTED = "sla.recomputed", _("SLA due time recomputed")
     SLA_ESCALATED = "sla.escalated", _("SLA escalation")
     SLA_CANCELLED = "sla.cancelled", _("SLA clock cancelled")
+    RMA_CREATED = "rma.created", _("RMA requested")
+    RMA_STATE_CHANGED = "rma.state_changed", _("RMA step")
+    RMA_ITEM_ADDED = "rma.item_added", _("RMA item added")
+    RMA_SHIPMENT_ADDED = "rma.shipment_added", _("Shipment recorded")
+    RMA_INSPECTED = "rma.inspected", _("Goods inspected")
+    RMA_DIAGNOSED = "rma.diagnosed", _("Repair diagnosis")
+    RMA_QUOTE_ANSWERED = "rma.quote_answered", _("Repair quote answered")
+    RMA_QUICK_CLOSED = "rma.quick_closed", _("Quick close")
+    RMA_DISPOSITION_SET = "rma.disposition_set", _("Disposition set")
+    COMPENSATION_PROPOSED = "compensation.proposed", _("Compensation proposed")
+    COMPENSATION_APPROVED = "compensation.approved", _("Compensation approved")
+    COMPENSATION_REJECTED = "compensation.rejected", _("Compensation rejected")
 
 
 # Events a customer sees on their own case's timeline.

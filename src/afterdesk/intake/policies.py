@@ -64,6 +64,16 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def months_last_day(start: date, months: int) -> date:
+    """The last day of a period of whole months from `start`: the day before the same date
+    `months` later, or the last day of that month when it has no such date (a one-year
+    warranty bought on 29 Feb 2024 runs to 28 Feb 2025, not 27 Feb)."""
+    same_date = add_months(start, months)
+    if same_date.day != start.day:
+        return same_date
+    return same_date - timedelta(days=1)
+
+
 def check_windows(
     *,
     kind: str,
@@ -84,7 +94,7 @@ def check_windows(
         starts = purchased_on or delivered_on
         if starts is None or periods.warranty_months is None:
             return None
-        ends = add_months(starts, periods.warranty_months) - timedelta(days=1)
+        ends = months_last_day(starts, periods.warranty_months)
         return WindowCheck(
             within=today <= ends,
             flags=() if today <= ends else (PolicyFlag.WARRANTY_EXPIRED.value,),

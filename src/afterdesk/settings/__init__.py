@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "afterdesk.knowledge",
     "afterdesk.portal",
     "afterdesk.intake",
+    "afterdesk.rma",
 ]
 
 MIDDLEWARE = [
