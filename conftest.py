@@ -16,6 +16,17 @@ from afterdesk.customers.models import Customer
 from afterdesk.customers.services import CustomerInput, customer_resolve
 
 
+@pytest.fixture(autouse=True)
+def _fresh_config_caches() -> Any:
+    """Each test starts with empty configuration caches: a rolled-back test transaction
+    sends no signal, so a cache filled in one test could name rows the next one lacks."""
+    from afterdesk.core.configcache import clear_all
+
+    clear_all()
+    yield
+    clear_all()
+
+
 class ApiClient:
     """A Django test client that speaks JSON with a bearer token."""
 

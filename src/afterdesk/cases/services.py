@@ -30,6 +30,7 @@ from afterdesk.cases.choices import (
     Priority,
     Status,
 )
+from afterdesk.cases.config import taxonomy
 from afterdesk.cases.counters import bucket_of, queue_counter_move
 from afterdesk.cases.errors import CaseInvalid, CaseTransitionNotAllowed, CaseVersionConflict
 from afterdesk.cases.events import event_record
@@ -136,25 +137,25 @@ def _check_amount(amount: Any, currency: str) -> tuple[Decimal | None, str]:
 
 
 def _category_by_code(code: str) -> Category:
-    category = Category.objects.filter(code=code, is_active=True).first()
+    category = taxonomy().categories.get(code)
     if category is None:
         raise CaseInvalid(_("Unknown category %s.") % code, fields={"category": _("unknown")})
     return category
 
 
 def _department_by_code(code: str) -> Department:
-    department = Department.objects.filter(code=code, is_active=True).first()
+    department = taxonomy().departments.get(code)
     if department is None:
         raise CaseInvalid(_("Unknown department %s.") % code, fields={"department": _("unknown")})
     return department
 
 
 def _default_department(kind: str) -> Department | None:
-    departments = list(Department.objects.filter(is_active=True))
-    for department in departments:
+    departments = taxonomy().departments
+    for department in departments.values():
         if kind in (department.handles_kinds or []):
             return department
-    return next((d for d in departments if d.code == "customer-service"), None)
+    return departments.get("customer-service")
 
 
 def _staff_owner(username: str) -> User:

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from afterdesk.core.errors import ValidationFailed
@@ -105,7 +106,12 @@ class CustomerInput:
 
 
 def customer_resolve(*, data: CustomerInput) -> Customer:
-    """Find the customer by e-mail or phone, or create them. Used by every intake path."""
+    """Find the customer by e-mail or phone, or create them. Used by every intake path.
+
+    One query finds the owners of both contacts; the e-mail address decides when they
+    differ. A contact the customer has not used before is added unless another customer
+    owns it.
+    """
     email = validate_email(data.email) if data.email else ""
     phone = validate_phone(data.phone) if data.phone else ""
     if not email and not phone:
@@ -113,11 +119,16 @@ def customer_resolve(*, data: CustomerInput) -> Customer:
             _("A customer needs an e-mail address or a phone number."),
             fields={"customer": _("give email or phone")},
         )
-    contacts = [(k, v) for k, v in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone)) if v]
+    contacts = {
+        (kind, _normalize(kind, value)): value
+        for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone))
+        if value
+    }
     for _attempt in range(3):
-        customer = customer_find_by_contact(email=email, phone=phone)
+        owners = _contact_owners(contacts)
+        customer = owners.get(ContactKind.EMAIL) or owners.get(ContactKind.PHONE)
         if customer is not None:
-            _complete_contacts(customer, email=email, phone=phone)
+            _complete_contacts(customer, email=email, phone=phone, owners=owners)
             return customer
         try:
             with transaction.atomic():
@@ -128,13 +139,8 @@ def customer_resolve(*, data: CustomerInput) -> Customer:
                     language=data.language if data.language in Language.values else "zh-hans",
                 )
                 ContactPoint.objects.bulk_create(
-                    ContactPoint(
-                        customer=customer,
-                        kind=kind,
-                        value=value,
-                        normalized=_normalize(kind, value),
-                    )
-                    for kind, value in contacts
+                    ContactPoint(customer=customer, kind=kind, value=value, normalized=normalized)
+                    for (kind, normalized), value in contacts.items()
                 )
             return customer
         except IntegrityError:
@@ -143,11 +149,24 @@ def customer_resolve(*, data: CustomerInput) -> Customer:
     raise ValidationFailed(_("Could not register the customer; try again."), code="retry")
 
 
+def _contact_owners(contacts: dict[tuple[str, str], str]) -> dict[str, Customer]:
+    """The customer owning each given contact, by contact kind."""
+    match = Q()
+    for kind, normalized in contacts:
+        match |= Q(kind=kind, normalized=normalized)
+    return {
+        point.kind: point.customer
+        for point in ContactPoint.objects.select_related("customer").filter(match)
+    }
+
+
 def _normalize(kind: str, value: str) -> str:
     return normalize_email(value) if kind == ContactKind.EMAIL else normalize_phone(value)
 
 
-def _complete_contacts(customer: Customer, *, email: str, phone: str) -> None:
+def _complete_contacts(
+    customer: Customer, *, email: str, phone: str, owners: dict[str, Customer]
+) -> None:
     """Remember a new e-mail or phone the customer used, without taking one from another."""
     changed = []
     if email and not customer.email:
@@ -158,9 +177,8 @@ def _complete_contacts(customer: Customer, *, email: str, phone: str) -> None:
         changed.append("phone")
     if changed:
         customer.save(update_fields=changed)
-    known = {(c.kind, c.normalized) for c in customer.contacts.all()}
     for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone)):
-        if value and (kind, _normalize(kind, value)) not in known:
+        if value and kind not in owners:
             _add_contact(customer, kind, value)
 
 

@@ -13,7 +13,9 @@ from django.db.models import Avg, Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from afterdesk.accounts.models import User
-from afterdesk.cases.models import Case, Category
+from afterdesk.cases.config import category_codes
+from afterdesk.cases.models import Case
+from afterdesk.core.configcache import ConfigCache
 from afterdesk.customers.models import Segment
 from afterdesk.sla.choices import (
     LIVE_STATES,
@@ -26,9 +28,12 @@ from afterdesk.sla.choices import (
 from afterdesk.sla.countries import country_days_for
 from afterdesk.sla.models import (
     BusinessCalendar,
+    CalendarDate,
+    DepartmentCalendar,
     SlaPolicy,
     SlaTarget,
     SlaTimer,
+    WorkingInterval,
 )
 from afterdesk.sla.permissions import can_view_sla
 from afterdesk.sla.worktime import DAY, WorkCalendar, remaining_at
@@ -168,23 +173,15 @@ class CaseFacts:
     segment: str
 
 
-def _case_facts(case: Case, policies: list[SlaPolicy]) -> CaseFacts:
+def _case_facts(case: Case, config: SlaConfig) -> CaseFacts:
     categories: frozenset[str] = frozenset()
-    if case.category_id is not None and any(p.categories for p in policies):
-        category = case.category
-        assert category is not None
-        codes = {category.code}
-        if category.parent_id is not None:
-            parent = Category.objects.filter(pk=category.parent_id).values_list("code", flat=True)
-            codes.update(parent)
-        categories = frozenset(codes)
+    if case.category_id is not None and any(p.categories for p in config.policies):
+        categories = category_codes(case.category_id)
     segment = ""
-    if any(p.segments for p in policies):
+    if any(p.segments for p in config.policies):
         segment_id = case.customer.segment_id
         if segment_id is not None:
-            segment = (
-                Segment.objects.filter(pk=segment_id).values_list("code", flat=True).first() or ""
-            )
+            segment = config.segment_codes.get(segment_id, "")
     return CaseFacts(
         kind=case.kind,
         priority=case.priority,
@@ -210,7 +207,7 @@ def policy_matches(policy: SlaPolicy, facts: CaseFacts) -> bool:
     return policy.is_complex is None or policy.is_complex == facts.is_complex
 
 
-def active_policies() -> list[SlaPolicy]:
+def _active_policies() -> list[SlaPolicy]:
     """Active policies in order, each with its targets, from one query over the targets."""
     policies: dict[int, SlaPolicy] = {}
     targets: dict[int, list[SlaTarget]] = {}
@@ -226,29 +223,69 @@ def active_policies() -> list[SlaPolicy]:
     return list(policies.values())
 
 
+@dataclass(frozen=True)
+class SlaConfig:
+    """What matching a case needs, cached per process (afterdesk.core.configcache)."""
+
+    policies: list[SlaPolicy]
+    default_calendar: BusinessCalendar | None
+    department_calendars: dict[int, BusinessCalendar]
+    segment_codes: dict[int, str]
+
+
+def _load_config() -> SlaConfig:
+    return SlaConfig(
+        policies=_active_policies(),
+        default_calendar=BusinessCalendar.objects.filter(is_default=True).first(),
+        department_calendars={
+            link.department_id: link.calendar
+            for link in DepartmentCalendar.objects.select_related("calendar")
+        },
+        segment_codes=dict(Segment.objects.values_list("pk", "code")),
+    )
+
+
+_config = ConfigCache(
+    "sla",
+    _load_config,
+    models=(
+        SlaPolicy,
+        SlaTarget,
+        BusinessCalendar,
+        WorkingInterval,
+        CalendarDate,
+        DepartmentCalendar,
+        Segment,
+    ),
+)
+
+
+def sla_config() -> SlaConfig:
+    return _config.get()
+
+
+def active_policies() -> list[SlaPolicy]:
+    return sla_config().policies
+
+
 def default_calendar() -> BusinessCalendar | None:
-    return BusinessCalendar.objects.filter(is_default=True).first()
+    return sla_config().default_calendar
 
 
 def fallback_calendar(department_id: int | None) -> BusinessCalendar | None:
-    """The department's calendar, else the default one: one query for both."""
-    linked = Q(department_links__department_id=department_id)
-    rows = list(
-        BusinessCalendar.objects.filter(Q(is_default=True) | linked)
-        .annotate(for_department=Count("department_links", filter=linked))
-        .order_by("-for_department")
-    )
-    if department_id is None:
-        return next((c for c in rows if c.is_default), None)
-    return rows[0] if rows else None
+    """The department's calendar, else the default one."""
+    config = sla_config()
+    if department_id is not None and department_id in config.department_calendars:
+        return config.department_calendars[department_id]
+    return config.default_calendar
 
 
 def sla_matches(case: Case) -> dict[str, Match]:
     """For each metric with a matching policy: the first match in policy order."""
-    policies = active_policies()
-    facts = _case_facts(case, policies)
+    config = sla_config()
+    facts = _case_facts(case, config)
     chosen: dict[str, tuple[SlaPolicy, SlaTarget]] = {}
-    for policy in policies:
+    for policy in config.policies:
         if not policy_matches(policy, facts):
             continue
         for target in policy.ordered_targets:  # type: ignore[attr-defined]
