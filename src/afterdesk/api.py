@@ -19,6 +19,7 @@ from afterdesk.core.api_auth import API_AUTH
 from afterdesk.core.errors import DomainError
 from afterdesk.customers.api import router as customers_router
 from afterdesk.intake.api import router as intake_router
+from afterdesk.rma.api import router as rma_router
 from afterdesk.sla.api import case_router as sla_case_router
 from afterdesk.sla.api import router as sla_router
 
@@ -43,6 +44,7 @@ api.add_router("/sla", sla_router, tags=["sla"])
 api.add_router("/customers", customers_router, tags=["customers"])
 api.add_router("/track", track_router, tags=["tracking"])
 api.add_router("/intake", intake_router, tags=["intake"])
+api.add_router("/rma", rma_router, tags=["rma"])
 
 
 def _error(

@@ -177,3 +177,11 @@ def _english() -> Any:
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def logistics_agent(departments: dict[str, Department]) -> User:
+    """An agent of the logistics department (where returns and exchanges are routed)."""
+    user = User.objects.create_user(username="logi", password="pw-logi", role="agent")
+    user.departments.set([departments["logistics"]])
+    return user
