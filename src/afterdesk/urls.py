@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("afterdesk.cases.urls")),
     path("accounts/", include("afterdesk.accounts.urls")),
     path("desk/customers/", include("afterdesk.customers.urls")),
+    path("desk/rma/", include("afterdesk.rma.urls")),
+    path("portal/rma/", include("afterdesk.rma.portal_urls")),
     path("portal/", include("afterdesk.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -101,6 +101,13 @@ MILESTONE_FIELDS: dict[str, str] = {
     State.CANCELLED: "cancelled_at",
 }
 
+# The shipping steps and what their button says.
+SHIPPING_LABELS: dict[str, object] = {
+    State.IN_TRANSIT: _("Customer sent the parcel"),
+    State.SHIPPED_BACK: _("Ship back to the customer"),
+    State.REPLACEMENT_SHIPPED: _("Ship the replacement"),
+}
+
 # States in which the goods are expected at, or sit in, the warehouse.
 RECEIVABLE_STATES = frozenset({State.AWAITING_RETURN, State.IN_TRANSIT})
 DONE_STATES = frozenset({State.CLOSED, State.CANCELLED})
