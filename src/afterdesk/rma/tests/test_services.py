@@ -521,3 +521,16 @@ def test_cancelled_rma_resolves_its_case(make_rma, agent) -> None:
     rma = services.rma_transition(actor=agent, rma=make_rma(), to=State.CANCELLED)
     assert rma.cancelled_at is not None
     assert Case.objects.get(pk=rma.case_id).status == CaseStatus.RESOLVED
+
+
+def test_auto_confirm_runs_as_a_periodic_sweep(make_rma, supervisor, drive, clock) -> None:
+    from afterdesk.core.periodic import registered
+    from afterdesk.rma.tasks import rma_auto_confirm
+
+    jobs = {p.name: p for p in registered()}
+    assert jobs["afterdesk.rma.tasks.rma_auto_confirm"].interval == timedelta(minutes=5)
+    rma = drive(make_rma(kind="exchange"), State.DELIVERED, supervisor)
+    assert rma_auto_confirm.call() == 0
+    clock.set(rma.confirm_due_at + timedelta(seconds=1))
+    assert rma_auto_confirm.call() == 1
+    assert Rma.objects.get(pk=rma.pk).state == State.CONFIRMED
