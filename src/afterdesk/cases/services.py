@@ -54,6 +54,7 @@ from afterdesk.customers.models import Order
 from afterdesk.customers.services import CustomerInput, customer_resolve
 from afterdesk.intake.hooks import intake_case_created, intake_message_added
 from afterdesk.sla import services as sla
+from afterdesk.triage.hooks import triage_case_created
 
 SUBJECT_MAX = 200
 # Changing one of these re-matches the SLA policies (and the department's calendar).
@@ -279,6 +280,8 @@ def case_create(
                 "customer": customer.pk,
             },
         )
+        if at is None:
+            triage_case_created(case=case, data=data, actor=actor, at=now)
         sla.sla_case_opened(case=case, at=now, actor=actor)
         queue_counter_move(old=None, new=bucket_of(case))
         if at is None:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "afterdesk.knowledge",
     "afterdesk.portal",
     "afterdesk.intake",
+    "afterdesk.triage",
     "afterdesk.rma",
 ]
 
@@ -259,6 +260,9 @@ INTAKE_SWEEP_INTERVAL_SECONDS = env_int("INTAKE_SWEEP_INTERVAL_SECONDS", 60, min
 
 # Case numbers: a prefix and the date in TIME_ZONE, e.g. AS-20261123-00042.
 CASE_NUMBER_PREFIX = env_str("CASE_NUMBER_PREFIX", "AS")
+# How long a process may use its copy of the triage rules, routes, agents and model before
+# checking the configuration version (one single-row read).
+TRIAGE_CACHE_SECONDS = env_int("TRIAGE_CACHE_SECONDS", 5, minimum=0)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cases:queue"

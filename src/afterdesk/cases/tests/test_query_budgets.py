@@ -221,6 +221,10 @@ def _warm_configuration_caches() -> None:
         from afterdesk.sla.selectors import sla_config
 
         sla_config()
+    if apps.is_installed("afterdesk.triage"):
+        from afterdesk.triage.cache import snapshot
+
+        snapshot()
 
 
 def test_configuration_is_cached_between_creates(
