@@ -48,6 +48,7 @@ from afterdesk.customers.services import (
     order_import,
 )
 from afterdesk.settings.env import env_int, env_str
+from afterdesk.triage.demo import triage_demo_load
 
 BATCH_SIZE = 100
 MINUTE = 60.0
@@ -259,6 +260,8 @@ class DemoLoader:
                     self._play(plan)
         with transaction.atomic():
             self._link(plans)
+        # Default rules, agents' skills and shifts, and the first model (afterdesk.triage.demo).
+        triage_demo_load(staff=self.staff)
 
     def _create_staff(self) -> None:
         # Hashing is deliberately slow; one hash serves every demo login (same password).
