@@ -208,14 +208,23 @@ def _clean_items(items: Sequence[ItemInput]) -> list[ItemInput]:
     return cleaned
 
 
+def _order_price(order: Order | None, sku: str) -> Decimal | None:
+    if order is None:
+        return None
+    return next((line.unit_price for line in order.lines.all() if line.sku == sku), None)
+
+
 def _build_items(case: Case, items: list[ItemInput]) -> list[RmaItem]:
-    """Items with their product and the customer's own order resolved (two queries)."""
+    """Items with their product, the customer's own order and its price (three queries)."""
     products = {p.sku: p for p in Product.objects.filter(sku__in={i.sku for i in items})}
     refs = {i.order_ref for i in items if i.order_ref}
     if case.order_ref and not refs:
         refs = {case.order_ref}
     orders = {
-        o.reference: o for o in Order.objects.filter(reference__in=refs, customer=case.customer_id)
+        o.reference: o
+        for o in Order.objects.filter(
+            reference__in=refs, customer=case.customer_id
+        ).prefetch_related("lines")
     }
     built = []
     for item in items:
@@ -232,7 +241,9 @@ def _build_items(case: Case, items: list[ItemInput]) -> list[RmaItem]:
                 order_ref=item.order_ref or (order.reference if order else ""),
                 purchased_on=item.purchased_on or local_date(order.placed_at if order else None),
                 delivered_on=item.delivered_on or local_date(order.delivered_at if order else None),
-                unit_price=item.unit_price,
+                unit_price=item.unit_price
+                if item.unit_price is not None
+                else _order_price(order, item.sku),
                 product_line=product.product_line if product else "",
             )
         )
@@ -901,10 +912,15 @@ def rma_quote_answer(
 
 
 def rma_confirm_receipt(
-    *, user: User | None, rma: Rma, by_customer: bool = False, auto: bool = False
+    *,
+    user: User | None,
+    rma: Rma,
+    by_customer: bool = False,
+    auto: bool = False,
+    at: datetime | None = None,
 ) -> Rma:
     """The customer confirms the goods arrived (or the window ran out: `auto`)."""
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         locked = _lock(rma)
         if locked.state == State.CONFIRMED:

@@ -74,9 +74,16 @@ def test_flagged_customer_gets_no_quick_close(make_rma, agent, customer_a) -> No
 
 
 def test_unknown_amount_is_refused(make_rma, agent) -> None:
-    rma = make_rma(amount=None, currency="")
+    # No case amount and no price: an item outside any order.
+    rma = make_rma(amount=None, currency="", order_ref="", product_sku="LOOSE-1")
     with pytest.raises(QuickCloseRefused, match="amount is not known"):
         services.rma_quick_close(actor=agent, rma=rma, outcome="refund")
+
+
+def test_order_line_price_counts_when_the_case_has_no_amount(make_rma) -> None:
+    rma = make_rma(amount=None, currency="")  # SO-1001 sells PHN-X1 at 120.00
+    check = services.quick_close_check(rma=rma, outcome="refund")
+    assert (check.amount, check.rule is not None) == (Decimal("120.00"), True)
 
 
 def test_item_prices_count_when_the_case_has_no_amount(make_rma) -> None:

@@ -47,6 +47,7 @@ from afterdesk.customers.services import (
     customer_import,
     order_import,
 )
+from afterdesk.rma.demo import rma_demo_load
 from afterdesk.settings.env import env_int, env_str
 from afterdesk.triage.demo import triage_demo_load
 
@@ -260,6 +261,8 @@ class DemoLoader:
                     self._play(plan)
         with transaction.atomic():
             self._link(plans)
+        # RMAs on the repair, return and exchange cases (afterdesk.rma.demo).
+        rma_demo_load(seed=self.seed, now=self.now)
         # Default rules, agents' skills and shifts, and the first model (afterdesk.triage.demo).
         triage_demo_load(staff=self.staff)
 
