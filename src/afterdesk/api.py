@@ -22,6 +22,8 @@ from afterdesk.intake.api import router as intake_router
 from afterdesk.rma.api import router as rma_router
 from afterdesk.sla.api import case_router as sla_case_router
 from afterdesk.sla.api import router as sla_router
+from afterdesk.triage.api import case_router as triage_case_router
+from afterdesk.triage.api import router as triage_router
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ api.add_router("/sla", sla_router, tags=["sla"])
 api.add_router("/customers", customers_router, tags=["customers"])
 api.add_router("/track", track_router, tags=["tracking"])
 api.add_router("/intake", intake_router, tags=["intake"])
+api.add_router("/cases", triage_case_router, tags=["triage"])
+api.add_router("/triage", triage_router, tags=["triage"])
 api.add_router("/rma", rma_router, tags=["rma"])
 
 
