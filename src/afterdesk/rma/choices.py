@@ -80,6 +80,12 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     State.CANCELLED: {},
 }
 
+# What a customer may do to their own RMA: tell us the tracking number, confirm receipt.
+CUSTOMER_STEPS: dict[str, frozenset[str]] = {
+    State.AWAITING_RETURN: frozenset({State.IN_TRANSIT}),
+    State.DELIVERED: frozenset({State.CONFIRMED}),
+}
+
 # The milestone timestamp column of each state (R21: every milestone is a plain column).
 MILESTONE_FIELDS: dict[str, str] = {
     State.REQUESTED: "requested_at",
