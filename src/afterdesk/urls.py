@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("afterdesk.accounts.urls")),
     path("desk/customers/", include("afterdesk.customers.urls")),
     path("desk/rma/", include("afterdesk.rma.urls")),
+    path("desk/triage/", include("afterdesk.triage.urls")),
     path("portal/rma/", include("afterdesk.rma.portal_urls")),
     path("portal/", include("afterdesk.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

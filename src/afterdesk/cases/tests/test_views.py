@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -719,7 +720,10 @@ QUEUE_PAGE_QUERIES = 10 + SLA_QUERIES["queue"]
 # session, user, case, the user's departments, categories, departments, staff, events,
 # messages, their attachments, links, customer, contacts, the customer's other cases, reply
 # templates. (The edit form comes by htmx when opened.)
-CASE_PAGE_QUERIES = 15 + SLA_QUERIES["case"]
+# The triage app, when installed, adds its panel: the case's triage events, its suggestion,
+# sub-tasks, task force, and the staff to hand sub-tasks to.
+TRIAGE_QUERIES = 5 if apps.is_installed("afterdesk.triage") else 0
+CASE_PAGE_QUERIES = 15 + SLA_QUERIES["case"] + TRIAGE_QUERIES
 
 
 def test_queue_page_query_budget(

@@ -140,7 +140,7 @@ def test_bad_rules_are_refused_naming_the_field(api, supervisor, change, field) 
 def test_a_duplicate_rule_name_is_refused(api, supervisor, rule) -> None:
     response = api(supervisor).post("/api/v1/triage/rules", RULE)
     assert response.status_code == 422
-    assert response.json()["error"]["fields"] == {"name": "taken"}
+    assert set(response.json()["error"]["fields"]) == {"name"}
 
 
 def test_routes(api, supervisor) -> None:
@@ -325,7 +325,7 @@ def test_subtasks_across_departments(api, agent, supervisor, make_case, departme
         {"department": "tech", "title": "x", "owner": "agent"},
     )
     assert wrong.status_code == 422
-    assert wrong.json()["error"]["fields"] == {"owner": "not in the department"}
+    assert set(wrong.json()["error"]["fields"]) == {"owner"}
     listed = api(supervisor).get(f"/api/v1/cases/{case.number}/subtasks").json()
     assert [t["title"] for t in listed] == ["Investigate firmware crash"]
 
