@@ -67,7 +67,7 @@ class DiagnosisForm(forms.Form):
     fault = forms.CharField(label=_("Fault found"), max_length=5000)
     repair_plan = forms.CharField(label=_("Repair plan"), max_length=5000)
     repair_eta = forms.DateField(
-        label=_("Ready by"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Ready by"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     cost = forms.DecimalField(
         label=_("Cost (out of warranty)"), required=False, min_value=0, decimal_places=2
@@ -114,8 +114,12 @@ class DispositionForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     period = forms.ChoiceField(
         label=_("Per"), choices=[("month", _("Month")), ("week", _("Week"))], initial="month"
     )

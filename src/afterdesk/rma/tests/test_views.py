@@ -300,3 +300,18 @@ def test_portal_confirm_before_delivery_is_refused(make_rma, customer_a, supervi
     )
     assert "cannot move to" in response.content.decode()
     assert _get(rma).state == State.APPROVED
+
+
+def test_timeline_describes_rma_and_compensation_events(make_rma, logistics_agent, drive) -> None:
+    rma = drive(make_rma(), State.IN_TRANSIT, logistics_agent)
+    services.compensation_propose(
+        actor=logistics_agent,
+        case=rma.case,
+        data=services.CompensationInput(type="coupon", value="20", currency="CNY"),
+    )
+    html = _client(logistics_agent).get(reverse("cases:detail", args=[rma.case.number]))
+    text = html.content.decode()
+    assert "RMA requested: Dead on arrival" in text
+    assert "RMA: Requested → Approved" in text
+    assert "RMA: Awaiting return → In transit (SF Express SF1002)" in text
+    assert "Compensation approved: Coupon · coupon AD-" in text
