@@ -195,6 +195,12 @@ def describe(event: CaseEvent, lookups: Lookups) -> str:
         from afterdesk.rma.display import describe_event as describe_rma_event
 
         return describe_rma_event(event)
+    if event.type.startswith(("triage.", "task.", "task_force.")) or (
+        event.type == EventType.ESCALATED
+    ):
+        from afterdesk.triage.display import describe_event
+
+        return describe_event(event, lookups)
     return str(dict(EventType.choices).get(event.type, event.type))
 
 
