@@ -9,6 +9,7 @@ fitted model is kept separately, keyed by its version, so editing a rule never r
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from afterdesk.accounts.models import Department
 from afterdesk.cases.models import Category
 from afterdesk.core.configcache import ConfigCache
 from afterdesk.customers.models import Segment
-from afterdesk.triage import classifier
+from afterdesk.triage import scorer
 from afterdesk.triage.choices import AssignmentMode
 from afterdesk.triage.engine import (
     Actions,
@@ -77,14 +78,15 @@ class Snapshot:
     model_id: int | None
     model_version: int | None
     needs_product_line: bool = False
-    predictor: classifier.Predictor | None = field(default=None, repr=False)
+    predictor: scorer.Predictor | None = field(default=None, repr=False)
 
 
 _lock = threading.Lock()
 # The snapshot last built, kept across TTL reloads while the version stays the same; the
 # loaded models by (id, created_at), which survive configuration changes.
 _held: dict[str, Any] = {}
-_models: dict[tuple[int, str], classifier.Predictor] = {}
+logger = logging.getLogger(__name__)
+_models: dict[tuple[int, str], scorer.Predictor] = {}
 
 
 def _load() -> Snapshot:
@@ -263,7 +265,7 @@ def _build() -> Snapshot:
     return built
 
 
-def _predictor(model_id: int | None, stamp: str) -> classifier.Predictor | None:
+def _predictor(model_id: int | None, stamp: str) -> scorer.Predictor | None:
     """The loaded model, read from the database once per process and model version."""
     if model_id is None:
         return None
@@ -273,7 +275,13 @@ def _predictor(model_id: int | None, stamp: str) -> classifier.Predictor | None:
         blob = ClassifierModel.objects.filter(pk=model_id).values_list("blob", flat=True).first()
         if blob is None:
             return None
-        predictor = classifier.Predictor(classifier.loads(blob))
+        try:
+            predictor = scorer.Predictor(scorer.loads(blob))
+        except scorer.ModelFormatError:
+            # A model this version cannot read predicts nothing: cases wait in "needs
+            # triage" until `afterdesk triage train` stores a new one.
+            logger.exception("The active triage model %s cannot be loaded", model_id)
+            return None
         with _lock:
             # Keep only the newest few: an old model is never needed again.
             for stale in list(models)[:-2]:
