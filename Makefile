@@ -51,6 +51,7 @@ bench: dev
 	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/sla.py
+	$(BIN)/python bench/triage.py
 
 bench-1m: dev
 	$(BIN)/python bench/run.py --cases 1000000 $(BENCH_ARGS)

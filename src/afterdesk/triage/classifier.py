@@ -65,7 +65,7 @@ def _linear(size: int) -> Any:
     # Logistic loss gives probabilities for the confidence threshold; SGD trains 100k cases
     # in seconds where a full solver takes minutes. About 10^6 updates in all converge well
     # (scikit-learn's guidance), between 5 and 50 passes over the data.
-    epochs = max(5, min(50, math.ceil(600_000 / max(size, 1))))
+    epochs = max(5, min(50, math.ceil(400_000 / max(size, 1))))
     return SGDClassifier(
         loss="log_loss",
         alpha=2e-6,

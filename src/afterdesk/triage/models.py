@@ -16,19 +16,7 @@ from afterdesk.triage.choices import (
     VipMatch,
     Weekday,
 )
-
-# Words of the documents' urgent class (R6): account stolen, outage, safety hazard.
-DEFAULT_URGENT_WORDS = (
-    "账号被盗\n被盗号\n盗刷\n无法登录\n登录不了\n冒烟\n起火\n着火\n爆炸\n漏电\n触电\n烧焦\n"
-    "服务中断\n系统崩溃\naccount stolen\naccount hacked\nhacked\ncan't log in\ncannot log in\n"
-    "unable to log in\nsmoke\nsmoking\nfire\ncaught fire\nsparks\nelectric shock\nexplod\n"
-    "burning smell\noutage\nservice down\nfraudulent charge"
-)
-# Strongly negative wording: two or more of these grade a case urgent too.
-DEFAULT_NEGATIVE_WORDS = (
-    "投诉到底\n欺诈\n骗子\n太差\n垃圾\n气死\n忍无可忍\n曝光\n315\n消协\n律师\n起诉\n报警\n"
-    "scam\nfraud\ndisgusting\noutrageous\nunacceptable\nworst\nlawyer\nsue\nfurious\nridiculous"
-)
+from afterdesk.triage.engine import DEFAULT_NEGATIVE_WORDS, DEFAULT_URGENT_WORDS
 
 
 class TriageSettings(models.Model):

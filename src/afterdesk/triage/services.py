@@ -500,7 +500,7 @@ def model_train(
     return model
 
 
-def model_activate(*, actor: User, model: ClassifierModel) -> ClassifierModel:
+def model_activate(*, actor: User | None, model: ClassifierModel) -> ClassifierModel:
     """Make `model` the one every process uses (rolling back to an older version too)."""
     with transaction.atomic():
         ClassifierModel.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
@@ -547,7 +547,7 @@ def suggestion_apply(*, actor: User, case: Case, category: str, priority: str = 
     return updated
 
 
-def case_triage_run(*, actor: User, case: Case) -> Case:
+def case_triage_run(*, actor: User | None, case: Case) -> Case:
     """Run rules, urgency words, the model and routing again on an existing case ("on
     demand"); changes go through `case_update`, so each is an event, and every rule that
     matched is recorded. Unassigned cases are assigned as at intake."""
