@@ -276,7 +276,7 @@ def _predictor(model_id: int | None, stamp: str) -> scorer.Predictor | None:
         if blob is None:
             return None
         try:
-            predictor = scorer.Predictor(scorer.loads(blob))
+            predictor = scorer.Predictor(scorer.loads(bytes(blob)))
         except scorer.ModelFormatError:
             # A model this version cannot read predicts nothing: cases wait in "needs
             # triage" until `afterdesk triage train` stores a new one.

@@ -249,7 +249,7 @@ def predict_many(pipeline: dict[str, Any] | CompactModel, texts: Sequence[str]) 
     out: list[Prediction] = []
     for index in range(len(texts)):
         categories = _top(category_model.classes_, category_rows[index])
-        if priority_rows is not None:
+        if priority_model is not None and priority_rows is not None:
             priorities = _top(priority_model.classes_, priority_rows[index])
         else:
             priorities = ((str(pipeline.get("priority_constant", "normal")), 1.0),)

@@ -95,14 +95,14 @@ def describe_event(event: CaseEvent, lookups: Lookups) -> str:
             "title": payload.get("title", ""),
         }
     if kind == EventType.SUBTASK_CHANGED:
-        changes = payload.get("changes") or {}
-        parts = []
-        if "status" in changes:
-            status = changes["status"][-1]
+        changed: dict[str, Any] = payload.get("changes") or {}
+        parts: list[str] = []
+        if "status" in changed:
+            status = changed["status"][-1]
             parts.append(str(dict(SubTaskStatus.choices).get(status, status)))
-        if "owner" in changes:
-            parts.append(_("owner %s") % value_label("owner", changes["owner"][-1], lookups))
-        if "due_at" in changes:
+        if "owner" in changed:
+            parts.append(_("owner %s") % value_label("owner", changed["owner"][-1], lookups))
+        if "due_at" in changed:
             parts.append(_("new due date"))
         return _("Sub-task “%(title)s”: %(changes)s") % {
             "title": payload.get("title", ""),
@@ -111,7 +111,9 @@ def describe_event(event: CaseEvent, lookups: Lookups) -> str:
     if kind == EventType.TASK_FORCE_JOINED:
         return _("%(user)s joined the task force (%(role)s)") % {
             "user": value_label("owner", payload.get("user"), lookups),
-            "role": dict(TaskForceRole.choices).get(payload.get("role"), payload.get("role")),
+            "role": dict(TaskForceRole.choices).get(
+                str(payload.get("role", "")), payload.get("role")
+            ),
         }
     if kind == EventType.TASK_FORCE_LEFT:
         return _("%s left the task force") % value_label("owner", payload.get("user"), lookups)

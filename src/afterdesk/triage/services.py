@@ -361,7 +361,7 @@ def settings_update(
             _text(name, value.replace("\n", " ").replace("\r", " "), max_length=10_000)
     with transaction.atomic():
         row = TriageSettings.objects.select_for_update().filter(pk=1).first() or settings_row()
-        changes = {
+        changes: dict[str, Any] = {
             "confidence_threshold": confidence_threshold,
             "assignment_mode": assignment_mode,
             "default_max_open": default_max_open,

@@ -226,7 +226,7 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 def agents(request: HttpRequest) -> HttpResponse:
     """Skills, caps, availability and shifts of everyone who can own cases."""
     user = _viewer(request)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for agent in selectors.agents_list():
         profile = getattr(agent, "triage_profile", None)
         rows.append(
@@ -522,7 +522,10 @@ def subtask_create(request: HttpRequest, number: str) -> HttpResponse:
     user, case = _case_for(request, number)
     form = SubTaskForm(request.POST, departments=_department_choices(), people=_people(_staff()))
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request,
+            "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
+        )
         return _back(case)
     try:
         services.subtask_create(

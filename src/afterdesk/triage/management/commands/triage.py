@@ -112,7 +112,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No model v{version}." if version is not None else "No active model; train one."
             )
-        pipeline = classifier.loads(model.blob)
+        pipeline = classifier.loads(bytes(model.blob))
         category, priority = classifier.evaluate(pipeline, samples)
         self.stdout.write(f"Model v{model.version} on {len(samples)} cases of {path.name}:")
         self.stdout.write(
