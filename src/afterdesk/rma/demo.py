@@ -82,11 +82,11 @@ def rma_demo_load(*, seed: int, count: int = DEMO_RMAS, now: datetime | None = N
     rng = random.Random(f"{seed}:rma")
     now = now or timezone.now()
     supervisor = _staff("supervisor")
+    if supervisor is None:
+        return 0
     technician = _staff("technician") or supervisor
     warehouse = _staff("warehouse") or supervisor
     admin = _staff("admin")
-    if supervisor is None:
-        return 0
     with transaction.atomic():
         RmaPolicy.objects.update_or_create(
             product_line="phones",

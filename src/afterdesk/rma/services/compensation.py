@@ -21,6 +21,7 @@ from afterdesk.rma import money
 from afterdesk.rma.choices import (
     AUTHORITY_RANK,
     MONEY_TYPES,
+    ApproverRole,
     CompensationType,
     ProposalStatus,
 )
@@ -210,7 +211,7 @@ def _coupon_issue(
                 return Coupon.objects.create(
                     code=money.coupon_code_new(),
                     customer_id=proposal.case.customer_id,
-                    value=proposal.value,
+                    value=proposal.value or Decimal(0),
                     currency=proposal.currency,
                     min_order_amount=min_order,
                     valid_until=valid_until,
@@ -234,9 +235,7 @@ def compensation_decide(
     if authority_of(actor) < AUTHORITY_RANK[proposal.required_role]:
         raise PermissionDenied(
             _("This compensation needs the approval of: %s.")
-            % dict(CompensationProposal._meta.get_field("required_role").choices)[
-                proposal.required_role
-            ]
+            % ApproverRole(proposal.required_role).label
         )
     now = at or timezone.now()
     with transaction.atomic():
