@@ -48,6 +48,7 @@ def section_context(*, user: User, case: Case) -> dict[str, Any]:
         "slip": rma.state in SLIP_STATES and bool(rma.return_address),
         "quote_pending": rma.state == State.DIAGNOSED and rma.quote_status == QuoteStatus.PENDING,
         "can_confirm": rma.state == State.DELIVERED,
+        "coupons": selectors.case_coupons(case_id=case.pk),
     }
 
 

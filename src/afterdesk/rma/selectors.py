@@ -20,7 +20,14 @@ from afterdesk.rma.choices import (
     Reason,
     State,
 )
-from afterdesk.rma.models import CompensationProposal, Inspection, Rma, RmaItem, Shipment
+from afterdesk.rma.models import (
+    CompensationProposal,
+    Coupon,
+    Inspection,
+    Rma,
+    RmaItem,
+    Shipment,
+)
 from afterdesk.rma.permissions import approvable_roles, restrict_rmas
 
 LIST_MAX = 100
@@ -43,6 +50,16 @@ def case_proposals(*, case_id: int) -> list[CompensationProposal]:
         CompensationProposal.objects.filter(case_id=case_id)
         .select_related("proposed_by", "decided_by", "coupon", "tier")
         .order_by("proposed_at", "id")
+    )
+
+
+def case_coupons(*, case_id: int) -> list[Coupon]:
+    """The coupons issued on a case (approved proposals): what the customer may see of its
+    compensation."""
+    return list(
+        Coupon.objects.filter(
+            proposal__case_id=case_id, proposal__status=ProposalStatus.APPROVED
+        ).order_by("created_at", "pk")
     )
 
 

@@ -315,3 +315,29 @@ def test_timeline_describes_rma_and_compensation_events(make_rma, logistics_agen
     assert "RMA: Requested → Approved" in text
     assert "RMA: Awaiting return → In transit (SF Express SF1002)" in text
     assert "Compensation approved: Coupon · coupon AD-" in text
+
+
+def test_customer_sees_their_coupon_and_its_conditions(
+    make_rma, logistics_agent, drive, customer_a, customer_b
+) -> None:
+    rma = drive(make_rma(), State.AWAITING_RETURN, logistics_agent)
+    proposal = services.compensation_propose(
+        actor=logistics_agent,
+        case=rma.case,
+        data=services.CompensationInput(
+            type="coupon", value="30", currency="CNY", coupon_min_order="199"
+        ),
+    )
+    services.compensation_propose(  # waiting for a supervisor: not shown to the customer
+        actor=logistics_agent,
+        case=rma.case,
+        data=services.CompensationInput(type="fixed_amount", value="400", currency="CNY"),
+    )
+    proposal.refresh_from_db()
+    page = _client(customer_a.user).get(reverse("portal:case", args=[rma.case.number]))
+    html = page.content.decode()
+    assert proposal.coupon.code in html
+    assert "30.00 CNY off one order of at least 199.00 CNY, valid until" in html
+    assert "400.00 CNY" not in html
+    staff = _client(logistics_agent).get(reverse("cases:detail", args=[rma.case.number]))
+    assert "off one order of at least 199.00 CNY" in staff.content.decode()
