@@ -119,7 +119,7 @@ def customer_resolve(*, data: CustomerInput) -> Customer:
             _("A customer needs an e-mail address or a phone number."),
             fields={"customer": _("give email or phone")},
         )
-    contacts = {
+    contacts: dict[tuple[str, str], str] = {
         (kind, _normalize(kind, value)): value
         for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone))
         if value

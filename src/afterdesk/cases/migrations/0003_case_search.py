@@ -5,17 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0002_seed_taxonomy'),
+        ("cases", "0002_seed_taxonomy"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseSearch',
+            name="CaseSearch",
             fields=[
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='search_document', serialize=False, to='cases.case')),
-                ('tokens', models.TextField(blank=True)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="search_document",
+                        serialize=False,
+                        to="cases.case",
+                    ),
+                ),
+                ("tokens", models.TextField(blank=True)),
             ],
         ),
     ]

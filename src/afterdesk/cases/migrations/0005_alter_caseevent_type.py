@@ -4,15 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_queue_counters_saved_views'),
+        ("cases", "0004_queue_counters_saved_views"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseevent',
-            name='type',
-            field=models.CharField(choices=[('case.created', 'Created'), ('case.field_changed', 'Field changed'), ('case.status_changed', 'Status changed'), ('case.assigned', 'Assigned'), ('case.message_added', 'Reply'), ('case.note_added', 'Internal note'), ('case.attachment_added', 'Attachment added'), ('case.linked', 'Linked'), ('case.unlinked', 'Unlinked'), ('case.merged', 'Duplicates merged'), ('sla.started', 'SLA clock started'), ('sla.paused', 'SLA clock paused'), ('sla.resumed', 'SLA clock resumed'), ('sla.met', 'SLA target met'), ('sla.warning', 'SLA warning'), ('sla.breached', 'SLA target breached'), ('sla.recomputed', 'SLA due time recomputed'), ('sla.escalated', 'SLA escalation'), ('sla.cancelled', 'SLA clock cancelled')], max_length=40),
+            model_name="caseevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("case.created", "Created"),
+                    ("case.field_changed", "Field changed"),
+                    ("case.status_changed", "Status changed"),
+                    ("case.assigned", "Assigned"),
+                    ("case.message_added", "Reply"),
+                    ("case.note_added", "Internal note"),
+                    ("case.attachment_added", "Attachment added"),
+                    ("case.linked", "Linked"),
+                    ("case.unlinked", "Unlinked"),
+                    ("case.merged", "Duplicates merged"),
+                    ("sla.started", "SLA clock started"),
+                    ("sla.paused", "SLA clock paused"),
+                    ("sla.resumed", "SLA clock resumed"),
+                    ("sla.met", "SLA target met"),
+                    ("sla.warning", "SLA warning"),
+                    ("sla.breached", "SLA target breached"),
+                    ("sla.recomputed", "SLA due time recomputed"),
+                    ("sla.escalated", "SLA escalation"),
+                    ("sla.cancelled", "SLA clock cancelled"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

@@ -4,15 +4,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0006_rma_event_types'),
+        ("cases", "0006_rma_event_types"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseevent',
-            name='type',
-            field=models.CharField(choices=[('case.created', 'Created'), ('case.field_changed', 'Field changed'), ('case.status_changed', 'Status changed'), ('case.assigned', 'Assigned'), ('case.message_added', 'Reply'), ('case.note_added', 'Internal note'), ('case.attachment_added', 'Attachment added'), ('case.linked', 'Linked'), ('case.unlinked', 'Unlinked'), ('case.merged', 'Duplicates merged'), ('sla.started', 'SLA clock started'), ('sla.paused', 'SLA clock paused'), ('sla.resumed', 'SLA clock resumed'), ('sla.met', 'SLA target met'), ('sla.warning', 'SLA warning'), ('sla.breached', 'SLA target breached'), ('sla.recomputed', 'SLA due time recomputed'), ('sla.escalated', 'SLA escalation'), ('sla.cancelled', 'SLA clock cancelled'), ('triage.rule_applied', 'Triage rule applied'), ('triage.classified', 'Classified by the model'), ('triage.urgent', 'Graded urgent'), ('triage.routed', 'Routed'), ('task.created', 'Sub-task created'), ('task.changed', 'Sub-task changed'), ('task_force.joined', 'Joined the task force'), ('task_force.left', 'Left the task force'), ('case.escalated', 'Escalated to a supervisor'), ('rma.created', 'RMA requested'), ('rma.state_changed', 'RMA step'), ('rma.item_added', 'RMA item added'), ('rma.shipment_added', 'Shipment recorded'), ('rma.inspected', 'Goods inspected'), ('rma.diagnosed', 'Repair diagnosis'), ('rma.quote_answered', 'Repair quote answered'), ('rma.quick_closed', 'Quick close'), ('rma.disposition_set', 'Disposition set'), ('compensation.proposed', 'Compensation proposed'), ('compensation.approved', 'Compensation approved'), ('compensation.rejected', 'Compensation rejected')], max_length=40),
+            model_name="caseevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("case.created", "Created"),
+                    ("case.field_changed", "Field changed"),
+                    ("case.status_changed", "Status changed"),
+                    ("case.assigned", "Assigned"),
+                    ("case.message_added", "Reply"),
+                    ("case.note_added", "Internal note"),
+                    ("case.attachment_added", "Attachment added"),
+                    ("case.linked", "Linked"),
+                    ("case.unlinked", "Unlinked"),
+                    ("case.merged", "Duplicates merged"),
+                    ("sla.started", "SLA clock started"),
+                    ("sla.paused", "SLA clock paused"),
+                    ("sla.resumed", "SLA clock resumed"),
+                    ("sla.met", "SLA target met"),
+                    ("sla.warning", "SLA warning"),
+                    ("sla.breached", "SLA target breached"),
+                    ("sla.recomputed", "SLA due time recomputed"),
+                    ("sla.escalated", "SLA escalation"),
+                    ("sla.cancelled", "SLA clock cancelled"),
+                    ("triage.rule_applied", "Triage rule applied"),
+                    ("triage.classified", "Classified by the model"),
+                    ("triage.urgent", "Graded urgent"),
+                    ("triage.routed", "Routed"),
+                    ("task.created", "Sub-task created"),
+                    ("task.changed", "Sub-task changed"),
+                    ("task_force.joined", "Joined the task force"),
+                    ("task_force.left", "Left the task force"),
+                    ("case.escalated", "Escalated to a supervisor"),
+                    ("rma.created", "RMA requested"),
+                    ("rma.state_changed", "RMA step"),
+                    ("rma.item_added", "RMA item added"),
+                    ("rma.shipment_added", "Shipment recorded"),
+                    ("rma.inspected", "Goods inspected"),
+                    ("rma.diagnosed", "Repair diagnosis"),
+                    ("rma.quote_answered", "Repair quote answered"),
+                    ("rma.quick_closed", "Quick close"),
+                    ("rma.disposition_set", "Disposition set"),
+                    ("compensation.proposed", "Compensation proposed"),
+                    ("compensation.approved", "Compensation approved"),
+                    ("compensation.rejected", "Compensation rejected"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

@@ -227,9 +227,7 @@ def _warm_configuration_caches() -> None:
         snapshot()
 
 
-def test_configuration_is_cached_between_creates(
-    django_assert_num_queries, quiet_api, supervisor
-):
+def test_configuration_is_cached_between_creates(django_assert_num_queries, quiet_api, supervisor):
     """The first create in a process loads categories, departments and SLA policies; the
     next one reads none of them, and a change to a category is seen at once."""
     from afterdesk.cases.models import Category

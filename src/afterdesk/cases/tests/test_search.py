@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -15,7 +17,14 @@ def numbers(user, q):
 
 
 def test_tokens_split_chinese_into_bigrams_and_english_into_words():
-    assert tokens_of("申请退款 Refund-REQUEST #42") == ["申请", "请退", "退款", "refund", "request", "42"]
+    assert tokens_of("申请退款 Refund-REQUEST #42") == [
+        "申请",
+        "请退",
+        "退款",
+        "refund",
+        "request",
+        "42",
+    ]
     assert tokens_of("坏") == ["坏"]
     assert tokens_of("ＡＢＣ１２") == ["abc12"]  # full-width forms are normalised
 
@@ -59,7 +68,9 @@ def test_messages_and_customer_name_are_searchable(make_case, supervisor, custom
 @pytest.mark.django_db
 def test_edited_subject_is_reindexed(make_case, supervisor):
     case = make_case(subject="Charger missing")
-    case_update(actor=supervisor, case=case, version=case.version, changes={"subject": "缺少充电器"})
+    case_update(
+        actor=supervisor, case=case, version=case.version, changes={"subject": "缺少充电器"}
+    )
     assert numbers(supervisor, "charger") == []
     assert numbers(supervisor, "充电器") == [case.number]
 
@@ -73,8 +84,8 @@ def test_search_respects_visibility(make_case, agent, repair_agent):
 
 @pytest.mark.django_db
 def test_query_syntax_characters_are_harmless(make_case, supervisor):
-    make_case(subject="Quote \" AND OR NEAR( * test")
-    for query in ['"', "AND", "*", "NEAR(", "'; DROP TABLE x; --", "退款\"*"]:
+    make_case(subject='Quote " AND OR NEAR( * test')
+    for query in ['"', "AND", "*", "NEAR(", "'; DROP TABLE x; --", '退款"*']:
         cases_list(user=supervisor, filters=CaseFilters(q=query), limit=10)  # no error
     assert numbers(supervisor, 'test"') != []
 
@@ -83,8 +94,15 @@ def test_query_syntax_characters_are_harmless(make_case, supervisor):
 def test_reindex_command_rebuilds_documents(make_case):
     case = make_case(subject="Broken hinge")
     CaseSearch.objects.filter(case=case).delete()
-    call_command("search_reindex", stdout=open("/dev/null", "w"))
+    call_command("search_reindex", stdout=io.StringIO())
     assert CaseSearch.objects.get(case=case).tokens == document_of(
-        case.number, "Broken hinge", case.description, "", "", "",
-        case.customer.name, case.customer.email, case.customer.phone,
+        case.number,
+        "Broken hinge",
+        case.description,
+        "",
+        "",
+        "",
+        case.customer.name,
+        case.customer.email,
+        case.customer.phone,
     )
