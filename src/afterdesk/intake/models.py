@@ -121,6 +121,8 @@ class InboundMessage(models.Model):
             models.UniqueConstraint(fields=["mailbox", "raw_sha256"], name="uniq_inbound_raw"),
         ]
         indexes = [
+            # The worker's "next message of this mailbox": no scan over processed mail.
+            models.Index(fields=["mailbox", "state", "id"], name="inbound_mailbox_state_id"),
             models.Index(fields=["state", "enqueued_at"], name="inbound_state_enqueued"),
             models.Index(fields=["state", "received_at", "id"], name="inbound_state_received"),
             models.Index(fields=["sender", "received_at"], name="inbound_sender_received"),
