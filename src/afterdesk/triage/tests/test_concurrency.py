@@ -26,6 +26,25 @@ CAP = 2
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def seeded_department(django_db_blocker: Any) -> None:
+    """Transactional tests may find the database emptied by an earlier one (seeded rows
+    included) and leave it empty after them: make the one department these tests need."""
+    from afterdesk.accounts.models import Department
+
+    with django_db_blocker.unblock():
+        Department.objects.update_or_create(
+            code="customer-service",
+            defaults={
+                "name_en": "Customer service",
+                "name_zh": "客服部",
+                "handles_kinds": ["complaint", "inquiry", "dispute"],
+                "position": 1,
+                "is_active": True,
+            },
+        )
+
+
 def in_threads(count: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
     barrier = threading.Barrier(count)
     results: list[Any] = [None] * count
@@ -59,7 +78,7 @@ def case_input(i: int) -> CaseInput:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_simultaneous_creates_respect_the_cap(make_agent, clock) -> None:
     clock.set(MONDAY_10)
     make_agent("capped", max_open=CAP)
@@ -76,7 +95,7 @@ def test_simultaneous_creates_respect_the_cap(make_agent, clock) -> None:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_assignment_lock_alone_keeps_the_cap(make_agent, clock) -> None:
     """Without case creation around it (whose number counter also serialises writers): each
     thread picks an owner and holds its transaction open a moment before saving."""
