@@ -321,3 +321,23 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    for item in items:
+        _restore_seed_data_around(item)
+
+
+def _restore_seed_data_around(item):
+    """Every transactional test starts from the migrated seed data (departments, categories,
+    calendars, mailboxes...) and leaves none of its own rows behind.
+
+    A transactional test ends by emptying every table. Without serialized rollback, the
+    next transactional test would find no seed rows, and the content types re-created after
+    the flush (with new ids) would collide with a later restore; with it on all of them, each
+    one reloads the seed data and the flush skips that re-creation.
+    """
+    marker = item.get_closest_marker("django_db")
+    if marker is None or not (marker.kwargs.get("transaction") or (marker.args[:1] == (True,))):
+        return
+    if marker.kwargs.get("serialized_rollback"):
+        return
+    kwargs = {**marker.kwargs, "transaction": True, "serialized_rollback": True}
+    item.add_marker(pytest.mark.django_db(**kwargs), append=False)

@@ -143,8 +143,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--cases",
             type=int,
-            default=env_int("AFTERDESK_DEMO_CASES", 2000, minimum=0),
-            help="how many cases (default 2000, or AFTERDESK_DEMO_CASES)",
+            default=env_int("AFTERDESK_DEMO_CASES", 800, minimum=0),
+            help="how many cases (default 800, or AFTERDESK_DEMO_CASES)",
         )
         parser.add_argument(
             "--customers",
