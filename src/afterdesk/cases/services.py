@@ -286,6 +286,9 @@ def case_create(
         queue_counter_move(old=None, new=bucket_of(case))
         if at is None:
             intake_case_created(case=case, acknowledge=acknowledge)
+    added = getattr(case, "_triage_tags", [])
+    if added:
+        tags = sorted({t.pk: t for t in [*tags, *added]}.values(), key=lambda t: t.name)
     case._prefetched_tags = tags  # type: ignore[attr-defined]
     return case
 

@@ -258,6 +258,8 @@ def _tags_add(case: Case, names: list[str]) -> None:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
     case.tags.add(*existing.values())
+    # For the caller's response (see case_create), without reading the tags back.
+    case._triage_tags = list(existing.values())  # type: ignore[attr-defined]
 
 
 def triage_case_created(

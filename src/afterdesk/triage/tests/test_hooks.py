@@ -63,11 +63,13 @@ def test_a_rule_sets_fields_and_records_an_event(admin_user) -> None:
         ),
     )
 
-    case = open_case(subject="Tablet dead on arrival")
+    case = open_case(subject="Tablet dead on arrival", tags=("tablet",))
 
+    # What the create response shows: the caller's tag and the rule's.
+    assert [t.name for t in case._prefetched_tags] == ["doa", "tablet"]
     case.refresh_from_db()
     assert (case.category.code, case.priority, case.is_complex) == ("product.doa", "high", True)
-    assert list(case.tags.values_list("name", flat=True)) == ["doa"]
+    assert list(case.tags.order_by("name").values_list("name", flat=True)) == ["doa", "tablet"]
     (event,) = events_of(case, EventType.TRIAGE_RULE_APPLIED)
     assert event.payload["name"] == "DOA words"
     assert event.payload["changes"] == {
