@@ -109,6 +109,8 @@ def _database_from_url(url: str) -> dict[str, Any]:
         if name != ":memory:":
             Path(name).parent.mkdir(parents=True, exist_ok=True)
         config["NAME"] = name
+        # SQLite with a wake-on-release write lock between processes (see its docstring).
+        config["ENGINE"] = "afterdesk.core.sqlite"
         config["OPTIONS"] = {
             # IMMEDIATE avoids "database is locked" when a reader upgrades to a writer.
             "transaction_mode": "IMMEDIATE",

@@ -1,0 +1,113 @@
+"""The SQLite backend orders writers with a file lock that wakes the next one on release."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from afterdesk.core.sqlite.base import DatabaseWrapper
+
+pytestmark = pytest.mark.sqlite_only
+
+
+@pytest.fixture(autouse=True)
+def _own_databases(django_db_blocker: Any) -> Any:
+    """These tests open their own database files, outside the test database."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def _wrapper(path: Path, alias: str) -> DatabaseWrapper:
+    settings = {**connection.settings_dict, "NAME": str(path), "TEST": {}}
+    wrapper = DatabaseWrapper(settings, alias=alias)
+    wrapper.ensure_connection()
+    return wrapper
+
+
+def _lock_is_taken(path: Path) -> bool:
+    fd = os.open(f"{path}.writelock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _second_writer(path: Path, began: threading.Event, result: dict[str, Any]) -> None:
+    other = _wrapper(path, "second")
+    try:
+        other._start_transaction_under_autocommit()
+        result["began_at"] = time.monotonic()
+        began.set()
+        other.cursor().execute("INSERT INTO t VALUES (2)")
+        other._commit()
+    except Exception as exc:  # reported to the test thread
+        result["error"] = exc
+        began.set()
+    finally:
+        other.close()
+
+
+def test_a_second_writer_waits_for_the_first_and_starts_when_it_commits(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    first = _wrapper(path, "first")
+    first.cursor().execute("CREATE TABLE t (v INTEGER)")
+    first._start_transaction_under_autocommit()
+    first.cursor().execute("INSERT INTO t VALUES (1)")
+    assert _lock_is_taken(path)
+
+    began = threading.Event()
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=_second_writer, args=(path, began, result))
+    thread.start()
+    assert not began.wait(0.3), "the second writer began while the first held the lock"
+
+    committed_at = time.monotonic()
+    first._commit()
+    assert began.wait(5)
+    thread.join(5)
+    assert "error" not in result, result.get("error")
+    # Woken by the release, not by a polling sleep.
+    assert result["began_at"] - committed_at < 0.05
+    rows = first.cursor().execute("SELECT v FROM t ORDER BY v").fetchall()
+    assert rows == [(1,), (2,)]
+    assert not _lock_is_taken(path)
+    first.close()
+
+
+def test_rollback_and_close_release_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    first = _wrapper(path, "first")
+    first.cursor().execute("CREATE TABLE t (v INTEGER)")
+    first._start_transaction_under_autocommit()
+    assert _lock_is_taken(path)
+    first._rollback()
+    assert not _lock_is_taken(path)
+
+    first._start_transaction_under_autocommit()
+    first.close()
+    assert not first._write_lock_held
+
+    began = threading.Event()
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=_second_writer, args=(path, began, result))
+    thread.start()
+    assert began.wait(2), "the lock was still held after rollback and close"
+    thread.join(5)
+    assert "error" not in result, result.get("error")
+
+
+def test_an_in_memory_database_has_no_lock_file() -> None:
+    wrapper = DatabaseWrapper(
+        {**connection.settings_dict, "NAME": ":memory:", "TEST": {}}, alias="memory"
+    )
+    assert wrapper._lock_path() is None
