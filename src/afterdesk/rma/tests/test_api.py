@@ -68,7 +68,9 @@ def test_illegal_step_is_409_with_the_allowed_ones(api, make_rma, logistics_agen
     rma = make_rma()
     before = Rma.objects.filter(pk=rma.pk).values().get()
     response = api(logistics_agent).post(
-        f"/api/v1/rma/{rma.case.number}/transition", {"to": "received"}
+        f"/api/v1/rma/{rma.case.number}/transition",
+        {"to": "received"},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 409
     error = response.json()["error"]
@@ -76,6 +78,11 @@ def test_illegal_step_is_409_with_the_allowed_ones(api, make_rma, logistics_agen
     assert "cannot move to" in error["message"]
     assert error["allowed"] == ["approved", "rejected", "cancelled"]
     assert Rma.objects.filter(pk=rma.pk).values().get() == before
+    # Without a language asked for, the message is in the default language, Chinese.
+    chinese = api(logistics_agent).post(
+        f"/api/v1/rma/{rma.case.number}/transition", {"to": "received"}
+    )
+    assert "不能转到" in chinese.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -202,7 +209,11 @@ def test_quick_close_check_and_refusal(api, make_rma, logistics_agent) -> None:
         "refusals": {},
     }
     big = make_rma(amount=Decimal("5000.00"), order_ref="", product_sku="B")
-    refused = client.post(f"/api/v1/rma/{big.case.number}/quick-close", {"outcome": "refund"})
+    refused = client.post(
+        f"/api/v1/rma/{big.case.number}/quick-close",
+        {"outcome": "refund"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "quick_close_refused"
     assert "above 25.00 USD" in refused.json()["error"]["message"]
