@@ -37,28 +37,17 @@ from afterdesk.cases.schemas import (
     TransitionIn,
 )
 from afterdesk.cases.tracking import case_track
+from afterdesk.core.api_auth import request_user as _user
 from afterdesk.core.errors import NotFound, PermissionDenied, RateLimited
 from afterdesk.core.ratelimit import client_address, rate_limit_hit
-from afterdesk.core.schemas import CleanStr, ErrorOut, SupportedDatetime
+from afterdesk.core.schemas import CleanStr, ErrorOut, SupportedDatetime, error_responses
 from afterdesk.customers.services import CustomerInput
 from afterdesk.sla.selectors import case_clocks_for
 
 router = Router()
 track_router = Router(auth=None)
 
-ERRORS: dict[int, type[ErrorOut]] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-}
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
 
 
 def _user_ref(user: User | None) -> dict[str, str] | None:

@@ -11,6 +11,11 @@ from afterdesk.accounts.models import User
 from afterdesk.accounts.services import api_token_authenticate
 
 
+def request_user(request: HttpRequest) -> User:
+    """The user an API request authenticated as (by token or session)."""
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
 class BearerToken(HttpBearer):
     openapi_description = "An API token: `Authorization: Bearer adk_…` (see `afterdesk token`)."
 

@@ -36,3 +36,8 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """The error statuses an endpoint documents, each with the common error body."""
+    return dict.fromkeys(statuses, ErrorOut)

@@ -7,8 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from afterdesk.accounts.models import User
-from afterdesk.core.schemas import ErrorOut
+from afterdesk.core.api_auth import request_user as _user
+from afterdesk.core.schemas import error_responses
 from afterdesk.customers import selectors, services
 from afterdesk.customers.choices import ContactKind
 from afterdesk.customers.models import Customer, Order
@@ -16,18 +16,7 @@ from afterdesk.customers.permissions import get_customer_for_user, require_impor
 from afterdesk.customers.schemas import CustomerImportIn, CustomerOut, OrderImportIn, OrderOut
 
 router = Router()
-ERRORS: dict[int, type[ErrorOut]] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-}
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+ERRORS = error_responses(400, 401, 403, 404, 413, 422)
 
 
 def customer_out(customer: Customer) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import APIKeyHeader
 
-from afterdesk.accounts.models import User
-from afterdesk.core.schemas import ErrorOut
+from afterdesk.core.api_auth import request_user as _user
+from afterdesk.core.schemas import error_responses
 from afterdesk.intake import selectors
 from afterdesk.intake.models import InboundMessage, WebhookSource
 from afterdesk.intake.permissions import get_inbound_for_user, require_quarantine_access
@@ -19,14 +19,7 @@ from afterdesk.intake.webhooks import webhook_receive, webhook_verify
 
 router = Router()
 
-ERRORS: dict[int, type[ErrorOut]] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS = error_responses(400, 401, 403, 404, 413, 422)
 
 WEBHOOK_DESCRIPTION = """
 Events from shops, marketplaces, social-media and chat platforms. Each source (`{source}`,
@@ -60,10 +53,6 @@ class WebhookSignature(APIKeyHeader):
             signature=key or "",
             body=request.body,
         )
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def _quarantined_out(inbound: InboundMessage) -> dict[str, Any]:

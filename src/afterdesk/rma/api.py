@@ -12,8 +12,9 @@ from pydantic import Field
 
 from afterdesk.accounts.models import User
 from afterdesk.cases.permissions import get_case_for_user, is_customer
+from afterdesk.core.api_auth import request_user as _user
 from afterdesk.core.errors import PermissionDenied
-from afterdesk.core.schemas import CleanStr, ErrorOut
+from afterdesk.core.schemas import CleanStr, error_responses
 from afterdesk.rma import selectors, services
 from afterdesk.rma.models import CompensationProposal, Rma
 from afterdesk.rma.pdf import return_slip_pdf
@@ -43,18 +44,7 @@ from afterdesk.rma.schemas import (
 
 router = Router()
 
-ERRORS: dict[int, type[ErrorOut]] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 
 def _staff_only(user: User) -> None:

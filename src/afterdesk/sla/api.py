@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from afterdesk.accounts.models import User
 from afterdesk.cases.permissions import get_case_for_user
+from afterdesk.core.api_auth import request_user as _user
 from afterdesk.core.errors import PermissionDenied, ValidationFailed
-from afterdesk.core.schemas import ErrorOut
+from afterdesk.core.schemas import error_responses
 from afterdesk.sla import selectors, services
 from afterdesk.sla.models import BusinessCalendar, SlaPolicy
 from afterdesk.sla.permissions import can_meet_sla, can_view_sla_config, can_view_sla_report
@@ -23,19 +23,9 @@ router = Router()
 # Mounted under /cases: the clocks of one case.
 case_router = Router()
 
-ERRORS: dict[int, type[ErrorOut]] = {
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
+ERRORS = error_responses(401, 403, 404, 409, 422)
 REPORT_DEFAULT_DAYS = 30
 REPORT_MAX_DAYS = 732
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def _hhmm(seconds: int) -> str:

@@ -17,8 +17,9 @@ from afterdesk.accounts.models import User
 from afterdesk.accounts.selectors import staff_member
 from afterdesk.cases.models import Case
 from afterdesk.cases.permissions import get_case_for_user
+from afterdesk.core.api_auth import request_user as _user
 from afterdesk.core.errors import NotFound, PermissionDenied
-from afterdesk.core.schemas import ErrorOut
+from afterdesk.core.schemas import error_responses
 from afterdesk.triage import selectors, services
 from afterdesk.triage.cache import settings_row, snapshot
 from afterdesk.triage.engine import urgency_detect, word_list
@@ -60,18 +61,7 @@ router = Router()
 # Mounted under /cases: a case's triage, sub-tasks, task force and escalation.
 case_router = Router()
 
-ERRORS: dict[int, type[ErrorOut]] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 
 def _viewer(request: HttpRequest) -> User:
