@@ -141,3 +141,121 @@ def test_worker_auto_closes_and_stops_cleanly_on_sigterm(tmp_path):
         "1",
     ) in _query(db, f"SELECT task_path, status, return_value FROM {DBTaskResult._meta.db_table}")
     assert "Traceback" not in log.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition, what: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()}")
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+    except OSError:
+        return []
+
+
+def _helper_of(worker: subprocess.Popen, log: Path) -> int:
+    """The one helper process of `worker`, once it runs `afterdesk worker`."""
+    helpers: list[int] = []
+    expected = [b"worker", b"--interval", b"0.2", b"--parent-pid", str(worker.pid).encode()]
+
+    def started() -> bool:
+        helpers[:] = [pid for pid in _children(worker.pid) if _cmdline(pid)[-5:] == expected]
+        return len(helpers) == 1
+
+    _wait_for(started, "the helper process", log)
+    return helpers[0]
+
+
+def test_a_worker_of_two_processes_restarts_a_dead_helper_and_stops_it_with_itself(tmp_path):
+    env = _env(tmp_path)
+    _run([sys.executable, "-m", "afterdesk", "migrate", "--noinput", "-v", "0"], env)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "afterdesk", "worker", "--interval", "0.2", "--processes", "2"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    helpers: list[int] = []
+    try:
+        helpers.append(_helper_of(worker, log))
+        os.kill(helpers[0], signal.SIGKILL)
+        _wait_for(lambda: not _alive(helpers[0]), "the helper to die", log)
+        helpers.append(_helper_of(worker, log))  # started again
+        assert helpers[1] != helpers[0]
+        time.sleep(2)  # its start-up
+
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()
+        _wait_for(lambda: not _alive(helpers[1]), "the helper to stop", log, timeout=5)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        for pid in helpers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "with 1 helper process(es)" in text
+    assert "exited (-9); starting it again" in text
+    assert "Traceback" not in text
+
+
+def test_a_helper_stops_when_its_worker_is_killed(tmp_path):
+    env = _env(tmp_path)
+    _run([sys.executable, "-m", "afterdesk", "migrate", "--noinput", "-v", "0"], env)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "afterdesk", "worker", "--interval", "0.2", "--processes", "2"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    helper = 0
+    try:
+        helper = _helper_of(worker, log)
+        time.sleep(2)  # its start-up
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        _wait_for(lambda: not _alive(helper), "the orphaned helper to stop", log, timeout=15)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        if helper and _alive(helper):
+            os.kill(helper, signal.SIGKILL)
+    assert "is gone; stopping" in log.read_text()

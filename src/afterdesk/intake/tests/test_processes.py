@@ -32,12 +32,12 @@ import django
 django.setup()
 from afterdesk.intake import services
 original = services._apply
-def slow_apply(row, parsed):
+def slow_apply(*args, **kwargs):
     time.sleep(float(os.environ["SLOW_APPLY_SECONDS"]))
-    return original(row, parsed)
+    return original(*args, **kwargs)
 services._apply = slow_apply
 from django.core.management import call_command
-call_command("worker", "--interval", "0.2", "--schedule-interval", "0.5")
+call_command("worker", "--interval", "0.2", "--schedule-interval", "0.5", "--processes", "1")
 """
 
 
