@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -17,8 +18,10 @@ from dataclasses import dataclass, field
 from email import errors, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
+from email.policy import EmailPolicy
 from email.quoprimime import header_decode as _q_decode
 from html.parser import HTMLParser
+from typing import Any
 
 import nh3
 
@@ -61,6 +64,35 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _ANGLE_ID = re.compile(r"<([^<>\s]{1,250})>")
 _BOUNDARY = re.compile(rb"(?i)boundary\s*=")
+
+
+# Header values up to this long are parsed once per process (see _ReusingPolicy).
+HEADER_REUSE_MAX_CHARS = 1000
+
+
+class _ReusingPolicy(EmailPolicy):
+    """policy.default, except that a header value is parsed once, not on every read.
+
+    The email package parses a header again each time it is read: the parser and
+    get_content_type(), get_filename(), get_content_charset() … read Content-Type and
+    Content-Disposition many times per part, and the same short values ("text/plain;
+    charset=utf-8") recur in every message; that was most of the time spent parsing. Header
+    objects are immutable and depend only on the name and the value, so one object can serve
+    every read of that header in every message.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name") or len(value) > HEADER_REUSE_MAX_CHARS:
+            return policy.default.header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+_POLICY = _ReusingPolicy()
 
 
 class ParseError(Exception):
@@ -502,7 +534,7 @@ def parse_message(raw: bytes) -> ParsedMail:
     if boundaries > MAX_BOUNDARIES:
         raise ParseError(f"too many nested multipart parts ({boundaries} boundaries)")
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=_POLICY).parsebytes(raw)
     except (RecursionError, ValueError, TypeError, LookupError) as exc:
         raise ParseError(f"cannot parse the message: {exc}") from exc
     assert isinstance(message, EmailMessage)

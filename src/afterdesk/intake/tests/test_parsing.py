@@ -245,3 +245,38 @@ def test_empty_input_is_a_parse_error() -> None:
 def test_garbage_is_parsed_without_a_sender() -> None:
     mail = parse_message(bytes(range(256)) * 10)
     assert mail.from_address == "" and mail.sender_error
+
+
+def test_each_header_value_is_parsed_once_and_the_result_is_the_same() -> None:
+    from email import policy
+    from email.parser import BytesParser
+
+    from afterdesk.intake import parsing
+
+    raw = (
+        b"From: =?utf-8?b?5p2O5aic?= <lina@example.cn>\r\nSubject: x\r\nMessage-ID: <p1@x>\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n--b\r\n"
+        b"Content-Type: application/pdf; name=a.pdf\r\n"
+        b"Content-Disposition: attachment; filename=a.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
+    )
+    parsing._parsed_header.cache_clear()
+    first = parse_message(raw)
+    parsed_once = parsing._parsed_header.cache_info()
+    # Content-Type and Content-Disposition are read many times, each value parsed once.
+    assert parsed_once.hits > parsed_once.misses
+    assert parse_message(raw) == first
+    assert parsing._parsed_header.cache_info().misses == parsed_once.misses
+    # The same reading as the standard policy's, header by header.
+    ours = BytesParser(policy=parsing._POLICY).parsebytes(raw)
+    standard = BytesParser(policy=policy.default).parsebytes(raw)
+    for ours_part, standard_part in zip(ours.walk(), standard.walk(), strict=True):
+        for name in ("content-type", "content-disposition", "from"):
+            assert str(ours_part[name]) == str(standard_part[name])
+            if ours_part[name] is not None:
+                assert ours_part[name].name == standard_part[name].name
+                assert ours_part[name].defects == standard_part[name].defects
+        assert ours_part.get_params() == standard_part.get_params()
+        assert ours_part.get_filename() == standard_part.get_filename()
+    assert first.attachments[0].filename == "a.pdf" and first.text == "body"
