@@ -104,6 +104,9 @@ class InboundMessage(models.Model):
         "cases.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # A worker that took the message to parse it keeps the others off it until then. Only
+    # saves duplicate work: applying checks the state under the lock, whoever claimed it.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     received_at = models.DateTimeField(_("received at"))
     enqueued_at = models.DateTimeField()
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)

@@ -2,11 +2,12 @@
 one customer reply — or leave it, with the reason, in quarantine or among the ignored.
 
 Storing (`inbound_store`) is one INSERT deduplicated by unique constraints; the SMTP listener
-and the IMAP poller do nothing else. Processing runs in the worker, one job per mailbox that
-takes its `received` messages oldest first (`inbound_process_pending`; a burst of mail is one
-job, not thousands). Each message is processed under a row lock, only while still
-`received`, with all its writes in one transaction, so processing it twice — a retry, a
-second worker, a restart after a crash — never makes a second case.
+and the IMAP poller do nothing else. Processing runs in the worker, in jobs per mailbox that
+take its `received` messages oldest first (`inbound_process_pending`; a burst of mail is a
+job or two, not thousands). A job claims a few messages, parses them outside any transaction
+(so that the listener and other workers write meanwhile), then applies each under a row lock,
+only while still `received`, with all its writes in one transaction, so processing it twice —
+a retry, a second worker, a restart after a crash — never makes a second case.
 `inbound_requeue_stuck` hands the messages a dead worker left behind to the worker again.
 
 Threading rule (what a message joins):
@@ -35,7 +36,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,8 +82,18 @@ logger = logging.getLogger(__name__)
 # A transient database failure (locked, connection lost) leaves a message `received` for a
 # later attempt; after this many it goes to quarantine.
 MAX_TRANSIENT_ATTEMPTS = 5
-# Messages processed per transaction by a mailbox job (each in its own savepoint).
+# Messages a mailbox job claims and parses at a time; together at most CLAIM_MAX_BYTES (one
+# message always).
 PROCESS_BATCH = 20
+CLAIM_MAX_BYTES = 32 * 1024 * 1024
+# A transaction applying messages is committed once it has been open this long (after one
+# message at least; each message in its own savepoint), so that other writers — the SMTP
+# listener, which answers senders only once their message is stored — never wait long for
+# the SQLite write lock.
+APPLY_TRANSACTION_SECONDS = 0.02
+# How long a claim keeps other workers off the messages (at most INTAKE_STUCK_AFTER_SECONDS).
+CLAIM_SECONDS = 60
+SENDER_RATE_WINDOW = timedelta(hours=1)
 HTML_MAX = 500_000
 _ORDER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{4,63}")
 
@@ -105,6 +116,11 @@ def request_processing(*, mailbox_id: int, force: bool = False) -> bool:
     # Imported here: the tasks module imports these services.
     from afterdesk.intake.tasks import intake_process_mailbox
 
+    if not force and Mailbox.objects.filter(pk=mailbox_id, processing_requested=True).exists():
+        # A job is queued and has not started: it clears the flag before it looks for
+        # messages, so it finds those stored until now. No write, so storing a message stays
+        # one write transaction while a burst of mail waits for the job.
+        return False
     with transaction.atomic():
         won = Mailbox.objects.filter(pk=mailbox_id, processing_requested=False).update(
             processing_requested=True
@@ -122,8 +138,10 @@ def inbound_store(
     envelope_from: str = "",
     recipients: Sequence[str] = (),
     imap_uid: int | None = None,
+    request: bool = True,
 ) -> StoreResult:
-    """Keep a raw message (one INSERT) and hand it to the worker once committed.
+    """Keep a raw message (one INSERT) and hand it to the worker once committed (`request`
+    False: the caller calls `request_processing` after its transaction, once for many).
 
     The same message again — same Message-ID, or the same bytes when it has none — in the
     same mailbox returns the stored row with created=False. Raises MessageTooLarge above
@@ -156,8 +174,12 @@ def inbound_store(
                 enqueued_at=now,
                 updated_at=now,
             )
-            # robust: the message is stored; a job that failed to queue is queued by the sweep.
-            transaction.on_commit(lambda: request_processing(mailbox_id=mailbox.pk), robust=True)
+            if request:
+                # robust: the message is stored; a job that failed to queue is queued by the
+                # sweep.
+                transaction.on_commit(
+                    lambda: request_processing(mailbox_id=mailbox.pk), robust=True
+                )
     except IntegrityError:
         same = (
             Q(raw_sha256=digest) | Q(message_id=message_id) if message_id else Q(raw_sha256=digest)
@@ -202,6 +224,22 @@ def inbound_record_oversize(
 
 
 # --- processing -----------------------------------------------------------------------------
+#
+# A mailbox job works in batches: it claims up to PROCESS_BATCH received messages (a short
+# transaction), parses them outside any transaction — during which the listener and other
+# workers go on writing — and then applies them in transactions of at most
+# APPLY_TRANSACTION_SECONDS, each message in its own savepoint. Only applying decides: it
+# re-reads which of the messages are still `received` under the lock and skips the others, so
+# a claim that ran out, a second job or a crashed worker never makes a second case.
+
+
+@dataclass
+class _Work:
+    """A message taken for processing, with what parsing it gave (or the exception)."""
+
+    row: InboundMessage
+    parsed: ParsedMail | None = None
+    error: Exception | None = None
 
 
 def _quarantine(inbound_id: int, reason: str, error: str) -> InboundMessage | None:
@@ -229,36 +267,165 @@ def _note_transient_failure(inbound_id: int, exc: Exception) -> None:
         logger.warning("Could not record the failed attempt on message %s", inbound_id)
 
 
-def _lock_next(
-    candidates: QuerySet[InboundMessage], *, skip_locked: bool, mailbox: Mailbox | None = None
-) -> InboundMessage | None:
-    """The first still-`received` message of `candidates`, locked (inside a transaction);
-    `mailbox`: theirs, known already (not read again with every message)."""
-    locking = candidates.select_for_update(of=("self",), skip_locked=skip_locked)
-    if mailbox is None:
-        locking = locking.select_related("mailbox")
-    row = locking.filter(state=InboundState.RECEIVED).order_by("id").first()
-    if row is not None and mailbox is not None:
-        row.mailbox = mailbox
-    return row
-
-
-def _process_locked(row: InboundMessage) -> None:
-    """Parse and apply a locked message (inside its transaction or savepoint)."""
-    try:
-        parsed = parse_message(bytes(row.raw))
-    except ParseError as exc:
-        _finish(row, InboundState.QUARANTINED, QuarantineReason.PARSE_ERROR, str(exc))
-        return
-    _apply(row, parsed)
-
-
 def _failed(inbound_id: int, exc: Exception) -> InboundMessage | None:
     # A bug (in the parser or anywhere else) must not lose the message either.
-    logger.exception("Processing message %s failed", inbound_id)
+    logger.error("Processing message %s failed", inbound_id, exc_info=exc)
     return _quarantine(
         inbound_id, QuarantineReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"
     )
+
+
+def claim_duration() -> timedelta:
+    """How long a claim keeps other workers off a message: CLAIM_SECONDS, or less when
+    messages count as stuck sooner (a claim older than that is a dead worker's)."""
+    return timedelta(seconds=min(CLAIM_SECONDS, settings.INTAKE_STUCK_AFTER_SECONDS))
+
+
+def _claimable(mailbox: Mailbox, now: datetime) -> QuerySet[InboundMessage]:
+    """The mailbox's received messages no worker holds, oldest first."""
+    return (
+        InboundMessage.objects.filter(mailbox=mailbox, state=InboundState.RECEIVED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("id")
+    )
+
+
+def _claim(mailbox: Mailbox, size: int, now: datetime) -> list[int]:
+    """Take up to `size` received messages of the mailbox that no other worker holds, oldest
+    first and together at most CLAIM_MAX_BYTES (one at least); returns their ids."""
+    free = _claimable(mailbox, now).select_for_update(skip_locked=True, of=("self",))
+    with transaction.atomic():
+        ids: list[int] = []
+        total = 0
+        for pk, size_bytes in free.values_list("pk", "size")[:size]:
+            if ids and total + size_bytes > CLAIM_MAX_BYTES:
+                break
+            ids.append(pk)
+            total += size_bytes
+        if ids:
+            InboundMessage.objects.filter(pk__in=ids).update(claimed_until=now + claim_duration())
+    return ids
+
+
+def _release(ids: list[int]) -> None:
+    """Give claimed messages that were not processed back at once (after a failure)."""
+    try:
+        InboundMessage.objects.filter(pk__in=ids, state=InboundState.RECEIVED).update(
+            claimed_until=None
+        )
+    except (OperationalError, InterfaceError):
+        logger.warning("Could not release claimed messages %s; their claim runs out", ids)
+
+
+def _prepare(rows: Sequence[InboundMessage]) -> list[_Work]:
+    """Parse each message (outside any transaction)."""
+    work = []
+    for row in rows:
+        try:
+            work.append(_Work(row=row, parsed=parse_message(bytes(row.raw))))
+        except Exception as exc:  # ParseError, or a bug in the parser: both quarantine
+            work.append(_Work(row=row, error=exc))
+    return work
+
+
+def _sender_address(parsed: ParsedMail) -> str:
+    return parsed.from_address.lower()[:254]
+
+
+def _recent_per_sender(senders: set[str], now: datetime) -> dict[str, int]:
+    """Messages of each sender processed within the hour before `now` (the rate limit)."""
+    if not senders:
+        return {}
+    counts = (
+        InboundMessage.objects.filter(
+            sender__in=sorted(senders),
+            state=InboundState.PROCESSED,
+            received_at__gte=now - SENDER_RATE_WINDOW,
+        )
+        .order_by()
+        .values("sender")
+        .annotate(count=Count("id"))
+        .values_list("sender", "count")
+    )
+    return dict(counts)
+
+
+def _apply_all(work: Sequence[_Work], *, skip_locked: bool = True) -> int:
+    """Apply parsed messages, oldest first, in transactions of APPLY_TRANSACTION_SECONDS;
+    returns how many were applied. See `_apply_some`."""
+    done = 0
+    rest = list(work)
+    while rest:
+        applied, rest = _apply_some(rest, skip_locked=skip_locked)
+        done += applied
+    return done
+
+
+def _apply_some(work: list[_Work], *, skip_locked: bool) -> tuple[int, list[_Work]]:
+    """Apply parsed messages, oldest first, in one transaction, each in its own savepoint (a
+    message that fails is rolled back alone and quarantined), until the transaction has been
+    open APPLY_TRANSACTION_SECONDS; returns how many were applied, and those left.
+
+    Messages no longer `received` when the transaction has them locked are skipped (another
+    worker was first; on PostgreSQL also those another worker holds locked, unless
+    `skip_locked` is False). A transient database error rolls the transaction back, leaving
+    its messages for a later attempt, and is raised.
+    """
+    done = 0
+    current: int | None = None
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            still_received = {
+                pk: (attempts, notes)
+                for pk, attempts, notes in InboundMessage.objects.filter(
+                    pk__in=[item.row.pk for item in work], state=InboundState.RECEIVED
+                )
+                .select_for_update(skip_locked=skip_locked, of=("self",))
+                .values_list("pk", "attempts", "notes")
+            }
+            senders = {_sender_address(i.parsed) for i in work if i.parsed is not None}
+            recent = _recent_per_sender(senders, now)
+            for index, item in enumerate(work):
+                if done and time.monotonic() - started >= APPLY_TRANSACTION_SECONDS:
+                    return done, work[index:]  # commits: other writers' turn
+                row = item.row
+                if row.pk not in still_received:
+                    continue
+                # What may have changed since the row was read (a failed attempt meanwhile).
+                row.attempts, row.notes = still_received[row.pk]
+                current = row.pk
+                done += 1
+                if item.parsed is None and not isinstance(item.error, ParseError):
+                    _failed(row.pk, item.error or RuntimeError("not parsed"))
+                    continue
+                try:
+                    with transaction.atomic():
+                        if item.parsed is None:
+                            _finish(
+                                row,
+                                InboundState.QUARANTINED,
+                                QuarantineReason.PARSE_ERROR,
+                                str(item.error),
+                            )
+                        else:
+                            _apply(row, item.parsed, recent)
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    _failed(row.pk, exc)
+                    continue
+                if (
+                    row.state == InboundState.PROCESSED
+                    and row.received_at >= now - SENDER_RATE_WINDOW
+                ):
+                    recent[row.sender] = recent.get(row.sender, 0) + 1
+    except (OperationalError, InterfaceError) as exc:
+        if current is not None:
+            _note_transient_failure(current, exc)
+        raise
+    return done, []
 
 
 def inbound_process(*, inbound_id: int) -> InboundMessage | None:
@@ -269,73 +436,53 @@ def inbound_process(*, inbound_id: int) -> InboundMessage | None:
     cannot be parsed or processed goes to quarantine with the error; a transient database
     error leaves it `received` and is raised.
     """
-    try:
-        with transaction.atomic():
-            row = _lock_next(InboundMessage.objects.filter(pk=inbound_id), skip_locked=False)
-            if row is not None:
-                _process_locked(row)
-                return row
-    except (OperationalError, InterfaceError) as exc:
-        _note_transient_failure(inbound_id, exc)
-        raise
-    except Exception as exc:
-        return _failed(inbound_id, exc)
+    row = (
+        InboundMessage.objects.select_related("mailbox")
+        .filter(pk=inbound_id, state=InboundState.RECEIVED)
+        .first()
+    )
+    if row is not None:
+        _apply_all(_prepare([row]), skip_locked=False)
     return InboundMessage.objects.defer("raw").filter(pk=inbound_id).first()
 
 
-def _process_batch(
-    candidates: QuerySet[InboundMessage], *, size: int, mailbox: Mailbox | None = None
-) -> int:
-    """Process up to `size` received messages in one transaction, each in its own savepoint
-    (a message that fails is rolled back alone and quarantined); returns how many.
-
-    One commit and one lock hand-over per batch instead of per message. A transient
-    database error rolls the whole batch back, to be processed again later.
-    """
-    done = 0
-    current: int | None = None
+def _process_batch(mailbox: Mailbox, *, size: int) -> tuple[int, int]:
+    """Claim, parse and apply up to `size` received messages of the mailbox; returns (how
+    many were claimed, how many applied)."""
+    ids = _claim(mailbox, size, timezone.now())
+    if not ids:
+        return 0, 0
     try:
-        with transaction.atomic():
-            while done < size:
-                row = _lock_next(candidates, skip_locked=True, mailbox=mailbox)
-                if row is None:
-                    break
-                current = row.pk
-                try:
-                    with transaction.atomic():
-                        _process_locked(row)
-                except (OperationalError, InterfaceError):
-                    raise
-                except Exception as exc:
-                    _failed(row.pk, exc)
-                done += 1
-    except (OperationalError, InterfaceError) as exc:
-        if current is not None:
-            _note_transient_failure(current, exc)
+        rows = list(
+            InboundMessage.objects.filter(pk__in=ids, state=InboundState.RECEIVED).order_by("id")
+        )
+        for row in rows:
+            row.mailbox = mailbox
+        applied = _apply_all(_prepare(rows))
+    except BaseException:
+        _release(ids)
         raise
-    return done
+    return len(ids), applied
 
 
 def inbound_process_pending(
     *, mailbox_id: int, limit: int = 2000, time_budget: float = 30.0
 ) -> int:
     """Process the received messages of one mailbox, oldest first, in batches of
-    PROCESS_BATCH, until none is left; returns how many. Any number of these may run at once
-    (on PostgreSQL they skip each other's locked rows). When `limit` or `time_budget` is
-    reached first, another job is queued for the rest."""
+    PROCESS_BATCH, until none is left; returns how many. Any number of these may run at once,
+    in any number of processes: each works on the messages it claimed. When `limit` or
+    `time_budget` is reached first, another job is queued for the rest."""
     Mailbox.objects.filter(pk=mailbox_id).update(processing_requested=False)
     mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
     if mailbox is None:
         return 0
-    candidates = InboundMessage.objects.filter(mailbox=mailbox)
     started = time.monotonic()
     processed = 0
     while processed < limit and time.monotonic() - started < time_budget:
-        size = min(PROCESS_BATCH, limit - processed)
-        done = _process_batch(candidates, size=size, mailbox=mailbox)
-        if done == 0:
+        claimed, applied = _process_batch(mailbox, size=min(PROCESS_BATCH, limit - processed))
+        if not claimed:
             return processed
-        processed += done
+        processed += applied
     request_processing(mailbox_id=mailbox_id)
     return processed
 
@@ -372,15 +519,10 @@ def _is_participant(sender: str, case: Case) -> bool:
     ).exists()
 
 
-def _over_sender_rate(row: InboundMessage, now: datetime) -> bool:
+def _over_sender_rate(row: InboundMessage, recent: dict[str, int]) -> bool:
     if row.notes.get("admin_retry"):
         return False
-    recent = InboundMessage.objects.filter(
-        sender=row.sender,
-        state=InboundState.PROCESSED,
-        received_at__gte=now - timedelta(hours=1),
-    ).count()
-    return recent >= settings.INTAKE_SENDER_MAX_PER_HOUR
+    return recent.get(row.sender, 0) >= settings.INTAKE_SENDER_MAX_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -503,9 +645,10 @@ def _reply(case: Case, parsed: ParsedMail) -> Message:
     return message
 
 
-def _apply(row: InboundMessage, parsed: ParsedMail) -> None:
-    now = timezone.now()
-    row.sender = parsed.from_address.lower()[:254]
+def _apply(row: InboundMessage, parsed: ParsedMail, recent: dict[str, int]) -> None:
+    """Process a message under its lock. `recent`: messages per sender processed within the
+    hour (`_recent_per_sender`), for the rate limit."""
+    row.sender = _sender_address(parsed)
     row.subject = parsed.subject[:200]
     row.html = parsed.html[:HTML_MAX]
     row.notes = {**row.notes, **parsed.notes}
@@ -533,7 +676,7 @@ def _apply(row: InboundMessage, parsed: ParsedMail) -> None:
     except ValidationFailed as exc:
         _finish(row, InboundState.QUARANTINED, QuarantineReason.INVALID_SENDER, exc.message)
         return
-    if _over_sender_rate(row, now):
+    if _over_sender_rate(row, recent):
         _finish(
             row,
             InboundState.QUARANTINED,

@@ -3,11 +3,14 @@
 - mail sent with smtplib to the running listener becomes cases through the worker;
 - the worker killed (SIGKILL) after it claimed a message and before it committed: after a
   restart that message becomes exactly one case, like every other;
+- two workers working through one backlog at once (on SQLite and on PostgreSQL) make exactly
+  one case of each message, and a worker of two processes takes mail to cases;
 - with the database unreachable the listener answers 451, and it stops cleanly on SIGTERM.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import smtplib
@@ -15,9 +18,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -25,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[4]
 pytestmark = pytest.mark.slow
 
 # The worker, with processing slowed down inside its transaction so that it can be killed
-# between claiming a message and committing its case.
+# between claiming a message and committing its case (SLOW_APPLY_SECONDS), or its parsing,
+# outside any transaction (SLOW_PARSE_SECONDS).
 SLOW_WORKER = """
 import os, time
 import django
@@ -33,9 +40,14 @@ django.setup()
 from afterdesk.intake import services
 original = services._apply
 def slow_apply(*args, **kwargs):
-    time.sleep(float(os.environ["SLOW_APPLY_SECONDS"]))
+    time.sleep(float(os.environ.get("SLOW_APPLY_SECONDS", "0")))
     return original(*args, **kwargs)
 services._apply = slow_apply
+original_parse = services.parse_message
+def slow_parse(raw):
+    time.sleep(float(os.environ.get("SLOW_PARSE_SECONDS", "0")))
+    return original_parse(raw)
+services.parse_message = slow_parse
 from django.core.management import call_command
 call_command("worker", "--interval", "0.2", "--schedule-interval", "0.5", "--processes", "1")
 """
@@ -199,6 +211,164 @@ def test_a_worker_killed_mid_message_leaves_exactly_one_case_per_message(
                 _stop(process, signal.SIGKILL)
         assert _stop(smtpd) == 0, log.read_text()
     assert "Traceback" not in log.read_text()
+
+
+# More jobs for the backlog, so that each worker has one to take.
+MORE_JOBS = """
+import django
+django.setup()
+from afterdesk.intake.models import Mailbox
+from afterdesk.intake.services import request_processing
+mailbox = Mailbox.objects.get(address="support@example.com")
+for _ in range(3):
+    request_processing(mailbox_id=mailbox.pk, force=True)
+"""
+
+Query = Callable[[str], list[tuple]]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Query]]:
+    """A migrated database of its own for the processes (a file, or a new PostgreSQL database
+    on the server the test run uses) and a way to read it."""
+    if request.param == "sqlite":
+        db = tmp_path / "intake.sqlite3"
+        url = f"sqlite:///{db}"
+
+        def query(sql: str) -> list[tuple]:
+            return _query(db, sql)
+
+        cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        import psycopg
+
+        server = urlsplit(os.environ["DATABASE_URL"])
+        name = f"afterdesk_processes_{uuid.uuid4().hex[:8]}"
+        url = urlunsplit(server._replace(path=f"/{name}"))
+        admin = urlunsplit(server._replace(path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def query(sql: str) -> list[tuple]:
+            with psycopg.connect(url) as conn:
+                return [tuple(row) for row in conn.execute(sql).fetchall()]
+
+        def cleanup() -> None:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    env = _env(tmp_path, database_url=url)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "afterdesk", "migrate", "--noinput", "-v", "0"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            timeout=300,
+        )
+        yield url, query
+    finally:
+        cleanup()
+
+
+def test_two_workers_at_once_make_exactly_one_case_of_each_message(
+    database: tuple[str, Query], tmp_path: Path
+) -> None:
+    url, query = database
+    env = _env(tmp_path, database_url=url)
+    log = tmp_path / "processes.log"
+    port = _free_port()
+    smtpd = _start([sys.executable, "-m", "afterdesk", "smtpd", "--port", str(port)], env, log)
+    workers: list[subprocess.Popen[bytes]] = []
+    messages = 80
+    try:
+        _wait_for_port(port, smtpd, log)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            for n in range(messages):
+                client.sendmail(f"customer{n}@example.org", ["support@example.com"], _message(n))
+        subprocess.run([sys.executable, "-c", MORE_JOBS], env=env, cwd=ROOT, check=True)
+        # Parsing slowed down (50 ms a message), so that the two work side by side.
+        slow = {**env, "SLOW_PARSE_SECONDS": "0.05"}
+        workers = [_start([sys.executable, "-c", SLOW_WORKER], slow, log) for _ in range(2)]
+        done = "SELECT count(*) FROM intake_inboundmessage WHERE state = 'processed'"
+        _wait(lambda: query(done)[0][0] == messages, "every message to be processed", log)
+        time.sleep(1)  # let the jobs still queued run too
+        for worker in workers:
+            assert _stop(worker) == 0, log.read_text()
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                _stop(process, signal.SIGKILL)
+        assert _stop(smtpd) == 0, log.read_text()
+
+    assert query(
+        "SELECT count(*), count(DISTINCT case_id), min(attempts), max(attempts) "
+        "FROM intake_inboundmessage"
+    ) == [(messages, messages, 1, 1)]
+    assert query("SELECT count(*), count(DISTINCT subject) FROM cases_case") == [
+        (messages, messages)
+    ]
+    jobs = query(
+        "SELECT worker_ids, return_value FROM django_tasks_database_dbtaskresult "
+        "WHERE task_path = 'afterdesk.intake.tasks.intake_process_mailbox' "
+        "AND status = 'SUCCESSFUL'"
+    )
+    # Both workers processed messages, and no message was counted by two jobs.
+    by_worker: dict[str, int] = {}
+    for worker_ids, value in jobs:
+        ids = json.loads(worker_ids) if isinstance(worker_ids, str) else worker_ids
+        count = json.loads(value) if isinstance(value, str) else value
+        by_worker[ids[-1]] = by_worker.get(ids[-1], 0) + count
+    assert len([w for w, count in by_worker.items() if count]) == 2, by_worker
+    assert sum(by_worker.values()) == messages
+    assert "Traceback" not in log.read_text()
+
+
+def test_a_worker_of_two_processes_takes_mail_to_cases(
+    installation: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, db = installation
+    log = tmp_path / "processes.log"
+    port = _free_port()
+    smtpd = _start([sys.executable, "-m", "afterdesk", "smtpd", "--port", str(port)], env, log)
+    worker = _start(
+        [sys.executable, "-m", "afterdesk", "worker", "--interval", "0.2", "--processes", "2"],
+        env,
+        log,
+    )
+    messages = 60
+    try:
+        _wait_for_port(port, smtpd, log)
+
+        def send(share: range) -> None:
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+                for n in share:
+                    assert (
+                        client.sendmail(
+                            f"customer{n}@example.org", ["support@example.com"], _message(n)
+                        )
+                        == {}
+                    )
+
+        senders = [threading.Thread(target=send, args=(range(i, messages, 4),)) for i in range(4)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        done = "SELECT count(*) FROM intake_inboundmessage WHERE state = 'processed'"
+        _wait(lambda: _query(db, done)[0][0] == messages, "every message to be processed", log)
+        assert _stop(worker) == 0, log.read_text()
+    finally:
+        if worker.poll() is None:
+            _stop(worker, signal.SIGKILL)
+        assert _stop(smtpd) == 0, log.read_text()
+    assert _query(
+        db, "SELECT count(*), count(DISTINCT case_id), max(attempts) FROM intake_inboundmessage"
+    ) == [(messages, messages, 1)]
+    assert _query(db, "SELECT count(*) FROM cases_case") == [(messages,)]
+    text = log.read_text()
+    assert "with 1 helper process(es)" in text
+    assert "Traceback" not in text
 
 
 def test_the_listener_defers_mail_while_the_database_is_unreachable(tmp_path: Path) -> None:

@@ -1,24 +1,21 @@
-"""The worker's look-up of the next message must not scan the mailbox's processed mail."""
+"""The worker's look-up of the next messages must not scan the mailbox's processed mail."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from afterdesk.intake.choices import InboundState
-from afterdesk.intake.models import InboundMessage, Mailbox
+from afterdesk.intake.models import Mailbox
+from afterdesk.intake.services import PROCESS_BATCH, _claimable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_only]
 
 
-def test_next_received_message_of_a_mailbox_is_found_through_an_index() -> None:
+def test_the_messages_a_worker_claims_are_found_through_an_index() -> None:
     mailbox = Mailbox.objects.first()
     assert mailbox is not None
-    query = (
-        InboundMessage.objects.filter(mailbox=mailbox, state=InboundState.RECEIVED)
-        .order_by("id")
-        .values("id")[:1]
-    )
+    query = _claimable(mailbox, timezone.now()).values_list("pk", "size")[:PROCESS_BATCH]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)

@@ -74,6 +74,26 @@ def test_store_keeps_the_raw_bytes_and_queues_one_job_per_mailbox(
     assert DBTaskResult.objects.count() == 2  # the job ran, so a new message queues another
 
 
+def test_while_a_job_is_queued_storing_writes_the_message_only(
+    support_mailbox: Mailbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_store(mailbox=support_mailbox, raw=email(mid="q1@x"), source="smtp")
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        inbound_store(mailbox=support_mailbox, raw=email(mid="q2@x"), source="smtp")
+    writes = [
+        q["sql"] for q in queries if q["sql"].lstrip().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert len(writes) == 1 and "intake_inboundmessage" in writes[0]
+    assert DBTaskResult.objects.count() == 1
+
+
 def test_a_long_backlog_is_processed_in_several_jobs(
     support_mailbox: Mailbox, departments: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -342,6 +362,155 @@ def test_a_failing_message_in_a_batch_is_rolled_back_and_quarantined_alone(
         "b1@example.com",
         "b3@example.com",
     ]
+
+
+def _store_many(mailbox: Mailbox, count: int, sender: str = "") -> list[InboundMessage]:
+    return [
+        inbound_store(
+            mailbox=mailbox,
+            raw=email(sender=sender or f"m{n}@example.com", mid=f"many{n}@x"),
+            source="smtp",
+        ).message
+        for n in range(count)
+    ]
+
+
+def test_a_claim_keeps_other_workers_off_the_messages_until_it_runs_out(
+    support_mailbox: Mailbox,
+) -> None:
+    rows = _store_many(support_mailbox, 3)
+    now = timezone.now()
+    first = services._claim(support_mailbox, 2, now)
+    assert first == [rows[0].pk, rows[1].pk]
+    assert services._claim(support_mailbox, 5, now) == [rows[2].pk]
+    assert services._claim(support_mailbox, 5, now) == []
+    later = now + services.claim_duration() + timedelta(seconds=1)
+    assert services._claim(support_mailbox, 5, later) == [row.pk for row in rows]
+
+
+def test_a_message_another_worker_applied_meanwhile_is_not_applied_again(
+    support_mailbox: Mailbox, departments: Any
+) -> None:
+    [row] = _store_many(support_mailbox, 1)
+    stale = services._prepare([InboundMessage.objects.get(pk=row.pk)])
+    assert inbound_process(inbound_id=row.pk).state == "processed"  # type: ignore[union-attr]
+    assert services._apply_all(stale) == 0
+    assert Case.objects.count() == 1
+    assert InboundMessage.objects.get(pk=row.pk).attempts == 1
+
+
+def test_messages_are_parsed_outside_any_transaction(
+    support_mailbox: Mailbox, departments: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import transaction
+
+    _store_many(support_mailbox, 3)
+    # The test itself runs in a transaction: measure from its depth.
+    outer = len(transaction.get_connection().savepoint_ids)
+    depths: list[int] = []
+    original = services.parse_message
+
+    def parse(raw: bytes) -> Any:
+        depths.append(len(transaction.get_connection().savepoint_ids) - outer)
+        return original(raw)
+
+    monkeypatch.setattr(services, "parse_message", parse)
+    assert inbound_process_pending(mailbox_id=support_mailbox.pk) == 3
+    assert depths == [0, 0, 0]
+    assert Case.objects.count() == 3
+
+
+@pytest.mark.parametrize(("seconds", "transactions"), [(0.0, 4), (60.0, 1)])
+def test_applying_commits_whenever_a_transaction_has_been_open_long_enough(
+    support_mailbox: Mailbox,
+    departments: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    seconds: float,
+    transactions: int,
+) -> None:
+    _store_many(support_mailbox, 4)
+    monkeypatch.setattr(services, "APPLY_TRANSACTION_SECONDS", seconds)
+    calls: list[int] = []
+    original = services._apply_some
+
+    def apply_some(work: Any, **kwargs: Any) -> Any:
+        calls.append(len(work))
+        return original(work, **kwargs)
+
+    monkeypatch.setattr(services, "_apply_some", apply_some)
+    assert inbound_process_pending(mailbox_id=support_mailbox.pk) == 4
+    assert len(calls) == transactions
+    assert Case.objects.count() == 4
+
+
+@pytest.mark.parametrize("seconds", [0.0, 60.0])
+@override_settings(INTAKE_SENDER_MAX_PER_HOUR=2)
+def test_the_sender_rate_counts_the_messages_of_the_same_batch(
+    support_mailbox: Mailbox, departments: Any, monkeypatch: pytest.MonkeyPatch, seconds: float
+) -> None:
+    monkeypatch.setattr(services, "APPLY_TRANSACTION_SECONDS", seconds)
+    rows = _store_many(support_mailbox, 4, sender="flood@example.com")
+    assert inbound_process_pending(mailbox_id=support_mailbox.pk) == 4
+    states = [
+        (r.state, r.reason) for r in InboundMessage.objects.filter(pk__in=[r.pk for r in rows])
+    ]
+    assert sorted(states) == [
+        ("processed", ""),
+        ("processed", ""),
+        ("quarantined", "sender_rate"),
+        ("quarantined", "sender_rate"),
+    ]
+    assert Case.objects.count() == 2
+
+
+def test_a_message_that_breaks_the_parser_is_quarantined_alone_in_its_batch(
+    support_mailbox: Mailbox, departments: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _store_many(support_mailbox, 3)
+    empty = inbound_store(mailbox=support_mailbox, raw=b"\r\n\r\n", source="smtp").message
+    original = services.parse_message
+
+    def parse(raw: bytes) -> Any:
+        if b"many1@x" in raw:
+            raise RuntimeError("parser bug")
+        return original(raw)
+
+    monkeypatch.setattr(services, "parse_message", parse)
+    assert inbound_process_pending(mailbox_id=support_mailbox.pk) == 4
+    outcome = {
+        r.pk: (r.state, r.reason, r.attempts)
+        for r in InboundMessage.objects.filter(pk__in=[*(r.pk for r in rows), empty.pk])
+    }
+    assert outcome == {
+        rows[0].pk: ("processed", "", 1),
+        rows[1].pk: ("quarantined", "processing_error", 1),
+        rows[2].pk: ("processed", "", 1),
+        empty.pk: ("quarantined", "parse_error", 1),
+    }
+    assert "RuntimeError: parser bug" in InboundMessage.objects.get(pk=rows[1].pk).error
+    assert Case.objects.count() == 2
+
+
+def test_a_database_error_while_applying_gives_the_claimed_messages_back(
+    support_mailbox: Mailbox, departments: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _store_many(support_mailbox, 3)
+
+    def unavailable(**kwargs: Any) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "case_create", unavailable)
+    with pytest.raises(OperationalError):
+        inbound_process_pending(mailbox_id=support_mailbox.pk)
+    after = list(
+        InboundMessage.objects.filter(pk__in=[r.pk for r in rows])
+        .order_by("id")
+        .values_list("state", "claimed_until", "attempts")
+    )
+    assert after == [("received", None, 1), ("received", None, 0), ("received", None, 0)]
+    monkeypatch.undo()
+    assert inbound_process_pending(mailbox_id=support_mailbox.pk) == 3
+    assert Case.objects.count() == 3
 
 
 def test_a_database_outage_leaves_the_message_for_a_later_attempt(
