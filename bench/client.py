@@ -7,9 +7,10 @@ from the server. Three interchangeable ways to keep N requests in flight:
 - "asyncio":    one event loop, asyncio streams, one task per client;
 - "httpclient": one thread per client, each with its own http.client.HTTPConnection.
 
-All keep the connection open when the server allows it. gunicorn's sync workers answer
-`Connection: close`, so in practice each request opens a new loopback connection; the measured
-latency includes that connect, as a real client's would.
+All keep the connection open when the server allows it, as granian (`afterdesk serve`) does:
+each client opens one loopback connection and sends all its requests over it. A server that
+answers `Connection: close` (gunicorn's sync workers did) makes every request reconnect, and the
+measured latency then includes that connect, as a real client's would.
 """
 
 from __future__ import annotations

@@ -124,14 +124,20 @@ def _stat_fields(pid: int) -> list[str]:
     return raw[raw.rfind(")") + 2 :].split()
 
 
-def process_tree(root: int) -> list[int]:
-    """`root` and all its descendants, from /proc."""
+def _children() -> dict[int, list[int]]:
+    """Every running process's children, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             fields = _stat_fields(int(entry))
             if fields:
                 children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc."""
+    children = _children()
     tree, pending = [], [root]
     while pending:
         pid = pending.pop()
@@ -306,8 +312,19 @@ class Server:
         return process_tree(self.proc.pid) if self.proc else []
 
     def web_workers(self) -> int:
-        """Processes below the gunicorn master (serve -> gunicorn master -> workers)."""
-        return max(0, len(self.pids()) - 2)
+        """granian's worker processes (serve -> granian main process -> one per worker).
+
+        The main process only supervises; the workers run Django and answer requests. All of
+        them count in pids(), hence in the CPU and memory figures.
+        """
+        if self.proc is None:
+            return 0
+        children = _children()
+        return sum(
+            len(children.get(pid, []))
+            for pid in children.get(self.proc.pid, [])
+            if "granian" in _read(f"/proc/{pid}/cmdline")
+        )
 
     def memory(self) -> list[dict[str, Any]]:
         found = (process_memory(pid) for pid in self.pids())
