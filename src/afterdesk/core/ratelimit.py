@@ -1,7 +1,7 @@
 """Fixed-window rate limits shared by every process of the installation.
 
 Counters live in the database (one row per key and minute, incremented atomically with
-UPDATE … SET hits = hits + 1), so limits hold across gunicorn workers and machines without
+UPDATE … SET hits = hits + 1), so limits hold across web processes and machines without
 requiring Redis. Old windows are swept by the worker.
 """
 
