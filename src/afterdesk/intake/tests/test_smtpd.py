@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import OperationalError
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 from afterdesk.cases.models import Case
 from afterdesk.intake import smtp
@@ -153,3 +156,94 @@ def test_an_unexpected_error_is_a_temporary_failure(
     with pytest.raises(smtplib.SMTPDataError) as deferred:
         send(listener)
     assert deferred.value.smtp_code == 451
+
+
+def _numbered(n: int) -> bytes:
+    return MESSAGE.replace(b"<smtp-1@example.cn>", f"<group-{n}@example.cn>".encode())
+
+
+@pytest.fixture
+def grouping_listener(mailboxes: list[Mailbox]) -> Iterator[tuple[tuple[str, int], list[int]]]:
+    """A listener whose second group of messages waits until three more messages are
+    waiting behind it; yields its address and the size of each group it stored."""
+    handler = smtp.IntakeHandler()
+    groups: list[int] = []
+    original = handler._store_group
+
+    def store_group(group: list[Any]) -> list[str]:
+        groups.append(len(group))
+        if len(groups) == 2:
+            deadline = time.monotonic() + 20
+            while len(handler._pending) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return original(group)
+
+    handler._store_group = store_group  # type: ignore[method-assign]
+    port = free_port()
+    controller = smtp.make_controller(host="127.0.0.1", port=port, handler=handler)
+    controller.start()
+    try:
+        yield ("127.0.0.1", port), groups
+    finally:
+        controller.stop()
+
+
+def _send_together(address: tuple[str, int], raws: list[bytes]) -> list[int]:
+    """Send the messages over one connection each, at once; the reply code of each."""
+    codes = [0] * len(raws)
+
+    def one(index: int) -> None:
+        with smtplib.SMTP(*address, timeout=30) as client:
+            client.ehlo()
+            client.mail("lina@example.cn")
+            client.rcpt("support@example.com")
+            codes[index] = client.data(raws[index])[0]
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(raws))]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # the first one first
+    for thread in threads:
+        thread.join(timeout=60)
+    return codes
+
+
+def test_messages_arriving_together_are_stored_in_one_transaction(
+    grouping_listener: tuple[tuple[str, int], list[int]],
+) -> None:
+    address, groups = grouping_listener
+    assert send(address, raw=_numbered(0)) == {}
+    assert _send_together(address, [_numbered(n) for n in range(1, 5)]) == [250] * 4
+    assert groups == [1, 1, 3]
+    assert sorted(InboundMessage.objects.values_list("message_id", flat=True)) == [
+        f"group-{n}@example.cn" for n in range(5)
+    ]
+    # One job for them all, queued by the first.
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.parametrize("error", [RuntimeError("bug"), OperationalError("disk I/O error")])
+def test_a_message_that_fails_in_a_group_is_deferred_alone(
+    grouping_listener: tuple[tuple[str, int], list[int]],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    address, groups = grouping_listener
+    original = smtp.inbound_store
+
+    def store(**kwargs: Any) -> Any:
+        if b"group-3@" in kwargs["raw"]:
+            raise error
+        return original(**kwargs)
+
+    monkeypatch.setattr(smtp, "inbound_store", store)
+    assert send(address, raw=_numbered(0)) == {}
+    assert _send_together(address, [_numbered(n) for n in range(1, 5)]) == [250, 250, 451, 250]
+    # A database error rolls the group back; the others are then stored without the culprit.
+    assert groups == ([1, 1, 3, 2] if isinstance(error, OperationalError) else [1, 1, 3])
+    assert sorted(InboundMessage.objects.values_list("message_id", flat=True)) == [
+        "group-0@example.cn",
+        "group-1@example.cn",
+        "group-2@example.cn",
+        "group-4@example.cn",
+    ]
