@@ -110,9 +110,14 @@ class StoreResult:
     created: bool
 
 
-def request_processing(*, mailbox_id: int, force: bool = False) -> bool:
+def request_processing(*, mailbox_id: int, force: bool = False, yield_turn: bool = False) -> bool:
     """Queue a job processing the mailbox's received messages, unless one is queued already
-    (`force`: queue one all the same). Returns whether a job was queued."""
+    (`force`: queue one all the same). Returns whether a job was queued.
+
+    Intake jobs go before other waiting tasks; `yield_turn`: this one goes behind those
+    queued before it (a job that ran out of time on a long backlog queues the next so, lest
+    mail arriving faster than the worker keeps acknowledgements and sweeps waiting for ever).
+    """
     # Imported here: the tasks module imports these services.
     from afterdesk.intake.tasks import intake_process_mailbox
 
@@ -126,7 +131,8 @@ def request_processing(*, mailbox_id: int, force: bool = False) -> bool:
             processing_requested=True
         )
         if won or force:
-            intake_process_mailbox.enqueue(mailbox_id)
+            job = intake_process_mailbox.using(priority=0) if yield_turn else intake_process_mailbox
+            job.enqueue(mailbox_id)
     return bool(won or force)
 
 
@@ -483,7 +489,7 @@ def inbound_process_pending(
         if not claimed:
             return processed
         processed += applied
-    request_processing(mailbox_id=mailbox_id)
+    request_processing(mailbox_id=mailbox_id, yield_turn=True)
     return processed
 
 

@@ -18,7 +18,12 @@ from afterdesk.intake.services import inbound_process_pending, inbound_requeue_s
 OUTBOX_INTERVAL = timedelta(seconds=10)
 
 
-@task()
+# New mail becomes cases before waiting tasks run (acknowledgements go out when a burst has
+# been taken in): see request_processing for how a long backlog still lets them through.
+INTAKE_PRIORITY = 10
+
+
+@task(priority=INTAKE_PRIORITY)
 def intake_process_mailbox(mailbox_id: int) -> int:
     """Process the received messages of one mailbox; returns how many."""
     return inbound_process_pending(mailbox_id=mailbox_id)

@@ -111,6 +111,27 @@ def test_a_long_backlog_is_processed_in_several_jobs(
     assert Case.objects.count() == 5
 
 
+def test_intake_jobs_go_before_waiting_tasks_until_a_backlog_runs_long(
+    support_mailbox: Mailbox, departments: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from afterdesk.intake.tasks import INTAKE_PRIORITY, intake_send_outbox
+
+    intake_send_outbox.enqueue()
+    with django_capture_on_commit_callbacks(execute=True):
+        _store_many(support_mailbox, 5)
+    [job] = DBTaskResult.objects.filter(task_path__endswith="intake_process_mailbox")
+    assert job.priority == INTAKE_PRIORITY
+    assert DBTaskResult.objects.ready().first() == job  # the outbox waits
+
+    job.delete()  # as if it ran
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound_process_pending(mailbox_id=support_mailbox.pk, limit=3) == 3
+    [follow_up] = DBTaskResult.objects.filter(task_path__endswith="intake_process_mailbox")
+    assert follow_up.priority == 0
+    # The backlog took long: the outbox, waiting since before it, goes first.
+    assert DBTaskResult.objects.ready().first().task_path.endswith("intake_send_outbox")  # type: ignore[union-attr]
+
+
 def test_store_deduplicates_by_message_id_then_by_bytes(support_mailbox: Mailbox) -> None:
     first = inbound_store(mailbox=support_mailbox, raw=email(), source="smtp")
     resent = inbound_store(
