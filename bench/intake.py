@@ -2,8 +2,8 @@
 
 Starts `afterdesk smtpd` and `afterdesk worker` on a fresh database under var/bench/, sends
 N messages over several smtplib connections, and measures from the first send until every
-message is a case (polling the database). Prints | metric | measured | budget | ok | and
-writes var/bench/intake.json.
+message is a case (polling the database), then until every acknowledgement is sent. Prints
+| metric | measured | budget | ok | and writes var/bench/intake.json.
 
     python bench/intake.py [--messages 2000] [--connections 8] [--workers 1] [--strict]
 """
@@ -97,17 +97,45 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far."""
+def _stat_fields(pid: int) -> list[str]:
+    try:
+        # The command name may hold spaces and parentheses: split after the last ")".
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _process_tree(roots: list[int]) -> list[int]:
+    """`roots` and all their descendants (a worker's helper processes), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, pending = [], list(roots)
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, []))
+    return tree
+
+
+def _cpu_by_process(roots: list[int]) -> dict[int, float]:
+    """User + system CPU seconds so far of `roots` and their descendants, by pid."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    cpu = {}
+    for pid in _process_tree(roots):
+        fields = _stat_fields(pid)
+        if fields:
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return cpu
+
+
+def _cpu_since(before: dict[int, float], roots: list[int]) -> float:
+    """CPU seconds the process trees used since `before` (a process started since: all)."""
+    now = _cpu_by_process(roots)
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
 
 
 def _machine_busy_seconds() -> float:
@@ -258,15 +286,21 @@ def main() -> int:
         _wait_for_port(port, smtpd)
         time.sleep(2)  # the workers' start-up
         ours = [smtpd.pid, *(w.pid for w in workers)]
-        cpu_before, busy_before = _cpu_seconds(ours), _machine_busy_seconds()
+        cpu_before, busy_before = _cpu_by_process(ours), _machine_busy_seconds()
         first_send, last_send, errors = _send_all(port, messages, args.connections)
         deadline = time.monotonic() + args.timeout
         done_sql = "SELECT count(*) FROM intake_inboundmessage WHERE state != 'received'"
         while _query(done_sql)[0][0] < args.messages and time.monotonic() < deadline:
             time.sleep(0.05)
         finished = time.monotonic()
-        cpu_used = _cpu_seconds(ours) - cpu_before
+        cpu_used = _cpu_since(cpu_before, ours)
         busy = _machine_busy_seconds() - busy_before
+        # Then until the acknowledgements are sent too (the outbox runs every ten seconds).
+        queued_sql = "SELECT count(*) FROM intake_outboundmessage WHERE state = 'queued'"
+        while _query(queued_sql)[0][0] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        acks_finished = time.monotonic()
+        cpu_with_acks = _cpu_since(cpu_before, ours)
     finally:
         for process in [*workers, smtpd]:
             process.send_signal(signal.SIGTERM)
@@ -281,7 +315,12 @@ def main() -> int:
     cases = _query("SELECT count(*) FROM cases_case WHERE channel = 'email'")[0][0]
     attachments = _query("SELECT count(*) FROM cases_attachment")[0][0]
     acks = _query("SELECT count(*) FROM intake_outboundmessage WHERE kind = 'ack'")[0][0]
+    acks_sent = _query(
+        "SELECT count(*) FROM intake_outboundmessage WHERE kind = 'ack' AND state = 'sent'"
+    )[0][0]
     elapsed = finished - first_send
+    acks_elapsed = acks_finished - first_send
+    cpu_with_acks_ms = cpu_with_acks / args.messages * 1000
     ingest_rate = states.get("processed", 0) / elapsed if elapsed > 0 else 0.0
     accept_rate = args.messages / (last_send - first_send) if last_send > first_send else 0.0
     cpu_per_message_ms = cpu_used / args.messages * 1000
@@ -311,8 +350,11 @@ def main() -> int:
             True,
         ),
         ("acknowledgements queued", str(acks), str(args.messages), acks == args.messages),
+        ("acknowledgements sent", str(acks_sent), str(args.messages), acks_sent == args.messages),
         ("wall time, first send → last case (s)", f"{elapsed:.2f}", "-", True),
+        ("wall time, first send → last acknowledgement (s)", f"{acks_elapsed:.2f}", "-", True),
         ("CPU per message, listener + workers (ms)", f"{cpu_per_message_ms:.1f}", "-", True),
+        ("  the same, until the last acknowledgement (ms)", f"{cpu_with_acks_ms:.1f}", "-", True),
         ("cores kept busy by other programs", f"{others_busy:.2f}", "-", True),
     ]
     width = max(len(r[0]) for r in rows)
@@ -327,12 +369,15 @@ def main() -> int:
         "ingest_messages_per_second": round(ingest_rate, 1),
         "smtp_accept_messages_per_second": round(accept_rate, 1),
         "elapsed_seconds": round(elapsed, 3),
+        "acknowledgements_elapsed_seconds": round(acks_elapsed, 3),
         "cpu_ms_per_message": round(cpu_per_message_ms, 2),
+        "cpu_ms_per_message_with_acknowledgements": round(cpu_with_acks_ms, 2),
         "other_cores_busy": round(others_busy, 2),
         "states": states,
         "cases": cases,
         "attachments": attachments,
         "acknowledgements": acks,
+        "acknowledgements_sent": acks_sent,
         "smtp_errors": errors[:20],
         "budget_messages_per_second": BUDGET_PER_SECOND,
         "machine": {
