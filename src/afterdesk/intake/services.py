@@ -26,6 +26,7 @@ Threading rule (what a message joins):
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -35,8 +36,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -338,22 +339,47 @@ def _sender_address(parsed: ParsedMail) -> str:
     return parsed.from_address.lower()[:254]
 
 
+# The two reads every applying transaction starts with are written out in SQL: compiling them
+# through the ORM took longer than running them (0.3 and 0.7 ms against well under 0.1 ms), all
+# of it while holding the SQLite write lock.
+
+
+def _still_received(ids: list[int], *, skip_locked: bool) -> dict[int, tuple[int, dict]]:
+    """Which of the messages are still `received` — locked on PostgreSQL, skipping those
+    another transaction holds when `skip_locked` — with their attempts and notes."""
+    table = InboundMessage._meta.db_table
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, attempts, notes FROM {table} "  # noqa: S608
+            f"WHERE id IN ({placeholders}) AND state = %s{lock}",
+            [*ids, InboundState.RECEIVED],
+        )
+        rows = cursor.fetchall()
+    return {
+        pk: (attempts, notes if isinstance(notes, dict) else json.loads(notes or "{}"))
+        for pk, attempts, notes in rows
+    }
+
+
 def _recent_per_sender(senders: set[str], now: datetime) -> dict[str, int]:
     """Messages of each sender processed within the hour before `now` (the rate limit)."""
     if not senders:
         return {}
-    counts = (
-        InboundMessage.objects.filter(
-            sender__in=sorted(senders),
-            state=InboundState.PROCESSED,
-            received_at__gte=now - SENDER_RATE_WINDOW,
+    table = InboundMessage._meta.db_table
+    placeholders = ", ".join(["%s"] * len(senders))
+    since = connection.ops.adapt_datetimefield_value(now - SENDER_RATE_WINDOW)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT sender, COUNT(*) FROM {table} "  # noqa: S608
+            f"WHERE sender IN ({placeholders}) AND state = %s AND received_at >= %s "
+            "GROUP BY sender",
+            [*sorted(senders), InboundState.PROCESSED, since],
         )
-        .order_by()
-        .values("sender")
-        .annotate(count=Count("id"))
-        .values_list("sender", "count")
-    )
-    return dict(counts)
+        return {sender: int(count) for sender, count in cursor.fetchall()}
 
 
 def _apply_all(work: Sequence[_Work], *, skip_locked: bool = True) -> int:
@@ -383,14 +409,9 @@ def _apply_some(work: list[_Work], *, skip_locked: bool) -> tuple[int, list[_Wor
     try:
         with transaction.atomic():
             now = timezone.now()
-            still_received = {
-                pk: (attempts, notes)
-                for pk, attempts, notes in InboundMessage.objects.filter(
-                    pk__in=[item.row.pk for item in work], state=InboundState.RECEIVED
-                )
-                .select_for_update(skip_locked=skip_locked, of=("self",))
-                .values_list("pk", "attempts", "notes")
-            }
+            still_received = _still_received(
+                [item.row.pk for item in work], skip_locked=skip_locked
+            )
             senders = {_sender_address(i.parsed) for i in work if i.parsed is not None}
             recent = _recent_per_sender(senders, now)
             for index, item in enumerate(work):
