@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from afterdesk.accounts.models import ApiToken, User
+from afterdesk.core import fastsql
 from afterdesk.core.errors import ValidationFailed
 
 TOKEN_PREFIX = "adk_"
@@ -47,20 +48,34 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 
 def api_token_authenticate(raw: str) -> User | None:
-    """The active user a raw token belongs to, or None."""
+    """The active user a raw token belongs to, or None.
+
+    Runs on every API request, so its one query is written out (core.fastsql): the ORM's
+    compilation of the same join cost ten times the query itself.
+    """
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
+    token_columns = fastsql.columns(ApiToken, "t")
+    user_columns = fastsql.columns(User, "u")
+    rows = fastsql.fetch(
+        f"SELECT {token_columns.sql}, {user_columns.sql}"  # noqa: S608 - no user input
+        f" FROM {fastsql.table(ApiToken)} t JOIN {fastsql.table(User)} u ON u.id = t.user_id"
+        " WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active = %s",
+        [token_digest(raw), True],
     )
-    if token is None or (token.expires_at is not None and token.expires_at <= now):
+    if not rows:
         return None
+    token = token_columns.build(rows[0])
+    assert isinstance(token, ApiToken)
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    user = user_columns.build(rows[0], token_columns.width)
+    assert isinstance(user, User)
+    token.user = user
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return user
 
 
 def user_set_language(*, user: User, language: str) -> User:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 
 from afterdesk.cases.models import Case, QueueCounter
+from afterdesk.core import fastsql
 
 
 class Bucket(NamedTuple):
@@ -30,9 +31,12 @@ def bucket_of(case: Case) -> Bucket:
 
 
 def _add(bucket: Bucket, delta: int) -> None:
-    updated = QueueCounter.objects.filter(
-        department_id=bucket.department_id, owner_id=bucket.owner_id, status=bucket.status
-    ).update(count=F("count") + delta)
+    # Every case write moves a counter: the UPDATE is written out (core.fastsql).
+    updated = fastsql.execute(
+        f"UPDATE {fastsql.table(QueueCounter)} SET count = count + %s"  # noqa: S608
+        " WHERE department_id = %s AND owner_id = %s AND status = %s",
+        [delta, bucket.department_id, bucket.owner_id, bucket.status],
+    )
     if updated:
         return
     try:

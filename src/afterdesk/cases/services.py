@@ -33,7 +33,7 @@ from afterdesk.cases.choices import (
 from afterdesk.cases.config import taxonomy
 from afterdesk.cases.counters import bucket_of, queue_counter_move
 from afterdesk.cases.errors import CaseInvalid, CaseTransitionNotAllowed, CaseVersionConflict
-from afterdesk.cases.events import event_record
+from afterdesk.cases.events import event_record, events_record_many
 from afterdesk.cases.models import (
     Attachment,
     Case,
@@ -48,13 +48,14 @@ from afterdesk.cases.models import (
 )
 from afterdesk.cases.numbering import case_number_next
 from afterdesk.cases.search import document_of, search_append, search_index_case
+from afterdesk.core import fastsql
 from afterdesk.core.errors import DomainError
 from afterdesk.core.text import has_control_characters, single_line
-from afterdesk.customers.models import Order
-from afterdesk.customers.services import CustomerInput, customer_resolve
-from afterdesk.intake.hooks import intake_case_created, intake_message_added
+from afterdesk.customers.models import Customer, Order
+from afterdesk.customers.services import CustomerInput, customer_lookup, customer_settle
+from afterdesk.intake.hooks import intake_case_created, intake_message_added, policy_check_plan
 from afterdesk.sla import services as sla
-from afterdesk.triage.hooks import triage_case_created
+from afterdesk.triage.hooks import triage_case_assign, triage_case_decide, triage_case_record
 
 SUBJECT_MAX = 200
 # Changing one of these re-matches the SLA policies (and the department's calendar).
@@ -184,6 +185,21 @@ def _tags(names: tuple[str, ...] | list[str]) -> list[Tag]:
     return [existing[n] for n in cleaned]
 
 
+def _customer_order(customer: Customer, reference: str) -> Order | None:
+    """The customer's order with this reference (only their own orders are linked)."""
+    order_columns = fastsql.columns(Order, "o")
+    rows = fastsql.fetch(
+        f"SELECT {order_columns.sql} FROM {fastsql.table(Order)} o"  # noqa: S608
+        " WHERE o.reference = %s AND o.customer_id = %s ORDER BY o.id LIMIT 1",
+        [reference, customer.pk],
+    )
+    if not rows:
+        return None
+    order = order_columns.build(rows[0])
+    assert isinstance(order, Order)
+    return order
+
+
 def case_create(
     *,
     actor: User | None,
@@ -195,10 +211,16 @@ def case_create(
     """Open a case with a fresh service number and record `case.created`.
 
     The customer is found by e-mail or phone, or created. The case goes to the department that
-    handles its kind unless one is given; triage rules refine this later. `at` back-dates an
-    imported case (its number carries that day); it defaults to now. A new (not imported)
-    case gets its policy-window check and an e-mail acknowledgement (intake), the latter
-    unless `acknowledge` is False (automated mail must not be answered).
+    handles its kind unless one is given; triage refines this. `at` back-dates an imported
+    case (its number carries that day, and it is not triaged); it defaults to now. A new (not
+    imported) case gets its policy-window check and an e-mail acknowledgement (intake), the
+    latter unless `acknowledge` is False (automated mail must not be answered).
+
+    Everything that only reads or computes — validation, the customer look-up, triage, the SLA
+    clocks, the search document — happens before the write transaction; inside it are the
+    writes and what must be decided under the lock: the number, a new customer, the owner.
+    On SQLite the transaction holds the database's single write lock, so its length bounds
+    how many cases per second the installation can open.
     """
     _check_choice("kind", data.kind, Kind.values)
     _check_choice("channel", data.channel, Channel.values)
@@ -216,40 +238,58 @@ def case_create(
         _department_by_code(data.department) if data.department else _default_department(data.kind)
     )
     now = at or timezone.now()
+    match = customer_lookup(data=data.customer)
+    known = match.customer
+    newcomer = match.newcomer() if known is None else None
+    case = Case(
+        kind=data.kind,
+        channel=data.channel,
+        status=Status.NEW,
+        priority=data.priority or Priority.NORMAL,
+        category=category,
+        subject=subject,
+        description=description,
+        customer=known or newcomer,
+        department=department,
+        order_ref=data.order_ref.strip(),
+        product_sku=data.product_sku.strip(),
+        serial=data.serial.strip(),
+        amount=amount,
+        currency=currency,
+        is_complex=data.is_complex,
+        created_by=actor if actor is not None and actor.is_staff_member else None,
+        created_at=now,
+        updated_at=now,
+    )
+    if known is not None and case.order_ref:
+        case.order = _customer_order(known, case.order_ref)
+    created = {
+        "kind": case.kind,
+        "channel": case.channel,
+        "priority": case.priority,
+        "status": case.status,
+        "category": category.code if category else None,
+        "department": department.code if department else None,
+    }
+    decision = triage_case_decide(case=case, data=data, at=now) if at is None else None
+    timers, sla_events = sla.sla_case_plan(case=case, at=now, actor=actor)
+    check = policy_check_plan(case=case, at=now) if at is None else None
+    checked_order = case.order
+
     with transaction.atomic():
-        customer = customer_resolve(data=data.customer)
-        order = None
-        if data.order_ref:
-            # Only link an order that belongs to this customer.
-            order = Order.objects.filter(
-                reference=data.order_ref.strip(), customer=customer
-            ).first()
-        case = Case.objects.create(
-            number=case_number_next(at=now),
-            kind=data.kind,
-            channel=data.channel,
-            status=Status.NEW,
-            priority=data.priority or Priority.NORMAL,
-            category=category,
-            subject=subject,
-            description=description,
-            customer=customer,
-            department=department,
-            order=order,
-            order_ref=data.order_ref.strip(),
-            product_sku=data.product_sku.strip(),
-            serial=data.serial.strip(),
-            amount=amount,
-            currency=currency,
-            is_complex=data.is_complex,
-            created_by=actor if actor is not None and actor.is_staff_member else None,
-            created_at=now,
-            updated_at=now,
-        )
+        customer = customer_settle(match, newcomer=newcomer)
+        if customer is not known and customer is not newcomer and case.order_ref:
+            # Registered by a concurrent request since the look-up: their order, if any.
+            case.order = _customer_order(customer, case.order_ref)
+        case.customer = customer  # (sets customer_id, which a newcomer had not yet)
+        case.number = case_number_next(at=now)
+        if decision is not None:
+            triage_case_assign(case=case, decision=decision, at=now)
+        fastsql.insert([case])
         tags = _tags(data.tags) if data.tags else []
         if tags:
             case.tags.set(tags)
-        CaseSearch.objects.create(
+        search = CaseSearch(
             case=case,
             tokens=document_of(
                 case.number,
@@ -263,29 +303,34 @@ def case_create(
                 customer.phone,
             ),
         )
-        event_record(
-            case=case,
-            type=EventType.CREATED,
-            at=now,
-            actor=actor,
-            by_customer=by_customer,
-            payload={
-                "number": case.number,
-                "kind": case.kind,
-                "channel": case.channel,
-                "priority": case.priority,
-                "status": case.status,
-                "category": category.code if category else None,
-                "department": department.code if department else None,
-                "customer": customer.pk,
-            },
-        )
-        if at is None:
-            triage_case_created(case=case, data=data, actor=actor, at=now)
-        sla.sla_case_opened(case=case, at=now, actor=actor)
+        fastsql.insert([search])
+        for timer in timers:
+            timer.case_id = case.pk
+        fastsql.insert(timers)
+        events = [
+            CaseEvent(
+                case=case,
+                type=EventType.CREATED,
+                at=now,
+                actor=actor,
+                by_customer=by_customer,
+                payload={"number": case.number, **created, "customer": customer.pk},
+            ),
+            *(decision.events if decision is not None else []),
+            *sla_events,
+        ]
+        for event in events:
+            event.case_id = case.pk
+        events_record_many(events)
+        if decision is not None:
+            triage_case_record(case=case, decision=decision)
         queue_counter_move(old=None, new=bucket_of(case))
         if at is None:
-            intake_case_created(case=case, acknowledge=acknowledge)
+            if case.order != checked_order:
+                check = policy_check_plan(case=case, at=now)
+            intake_case_created(case=case, acknowledge=acknowledge, check=check)
+    # The new case's clocks and tags, for its API response without another query.
+    case._sla_timers = timers  # type: ignore[attr-defined]
     added = getattr(case, "_triage_tags", [])
     if added:
         tags = sorted({t.pk: t for t in [*tags, *added]}.values(), key=lambda t: t.name)
@@ -409,7 +454,7 @@ def case_update(
         locked.version = version + 1
         locked.updated_at = now
         locked.save(update_fields=[*update_fields, "version", "updated_at"])
-        CaseEvent.objects.bulk_create(events)
+        events_record_many(events)
         if SLA_FIELDS.intersection(update_fields):
             sla.sla_case_changed(case=locked, at=now, actor=actor)
         if SEARCHED_FIELDS.intersection(update_fields):

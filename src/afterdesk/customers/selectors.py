@@ -4,9 +4,24 @@ import re
 
 from django.db.models import Prefetch, QuerySet
 
+from afterdesk.core import fastsql
 from afterdesk.customers.choices import ContactKind
-from afterdesk.customers.models import ContactPoint, Customer, Order, OrderLine
+from afterdesk.customers.models import ContactPoint, Customer, Order, OrderLine, Product
 from afterdesk.customers.services import normalize_email, normalize_phone
+
+
+def product_by_sku(sku: str) -> Product | None:
+    """The product with this SKU. Every new case naming a product asks (triage, the policy
+    check), so the query is prepared once per process (core.fastsql)."""
+    product_columns = fastsql.columns(Product, "p")
+    rows = fastsql.fetch(
+        f"SELECT {product_columns.sql} FROM {fastsql.table(Product)} p"  # noqa: S608
+        " WHERE p.sku = %s",
+        [sku],
+    )
+    product = product_columns.build(rows[0]) if rows else None
+    assert product is None or isinstance(product, Product)
+    return product
 
 
 def customer_detail(*, customer_id: int) -> Customer | None:

@@ -8,9 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from afterdesk.core import fastsql
 from afterdesk.core.errors import ValidationFailed
 from afterdesk.customers.choices import ContactKind, Language, VipTier
 from afterdesk.customers.models import (
@@ -84,17 +84,13 @@ def customer_find_by_contact(*, email: str = "", phone: str = "") -> Customer | 
 
 
 def _add_contact(customer: Customer, kind: str, value: str) -> None:
-    normalized = _normalize(kind, value)
-    try:
-        with transaction.atomic():
-            ContactPoint.objects.get_or_create(
-                kind=kind,
-                normalized=normalized,
-                defaults={"customer": customer, "value": value},
-            )
-    except IntegrityError:
-        # Another request registered it at the same instant; the first owner keeps it.
-        pass
+    """Give the customer this contact unless someone owns it already (a concurrent request
+    registering it at the same instant included: the first owner keeps it)."""
+    fastsql.execute(
+        f"INSERT INTO {fastsql.table(ContactPoint)} (customer_id, kind, value, normalized)"  # noqa: S608
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (kind, normalized) DO NOTHING",
+        [customer.pk, kind, value, _normalize(kind, value)],
+    )
 
 
 @dataclass(frozen=True)
@@ -105,13 +101,35 @@ class CustomerInput:
     language: str = ""
 
 
-def customer_resolve(*, data: CustomerInput) -> Customer:
-    """Find the customer by e-mail or phone, or create them. Used by every intake path.
+@dataclass(frozen=True)
+class CustomerMatch:
+    """The validated contacts of a `CustomerInput` and who owned them when looked up."""
 
-    One query finds the owners of both contacts; the e-mail address decides when they
-    differ. A contact the customer has not used before is added unless another customer
-    owns it.
-    """
+    data: CustomerInput
+    email: str
+    phone: str
+    contacts: dict[tuple[str, str], str]
+    owners: dict[str, Customer]
+
+    @property
+    def customer(self) -> Customer | None:
+        """The known customer (the e-mail address decides when the contacts differ)."""
+        return self.owners.get(ContactKind.EMAIL) or self.owners.get(ContactKind.PHONE)
+
+    def newcomer(self) -> Customer:
+        """The (unsaved) customer `customer_settle` creates when nobody owns the contacts."""
+        data = self.data
+        return Customer(
+            name=data.name.strip() or self.email or self.phone,
+            email=self.email,
+            phone=self.phone,
+            language=data.language if data.language in Language.values else "zh-hans",
+        )
+
+
+def customer_lookup(*, data: CustomerInput) -> CustomerMatch:
+    """Validate the contacts and find their owners: reads only, so intake calls it before its
+    write transaction (one query; see `customer_settle`)."""
     email = validate_email(data.email) if data.email else ""
     phone = validate_phone(data.phone) if data.phone else ""
     if not email and not phone:
@@ -124,40 +142,75 @@ def customer_resolve(*, data: CustomerInput) -> Customer:
         for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone))
         if value
     }
+    return CustomerMatch(data, email, phone, contacts, _contact_owners(contacts))
+
+
+def customer_settle(match: CustomerMatch, *, newcomer: Customer | None = None) -> Customer:
+    """The customer of a looked-up contact, inside the caller's transaction.
+
+    A known customer gets the contacts they have not used before (unless another customer
+    owns them); otherwise `newcomer` (or `match.newcomer()`) is created with both contacts.
+    When a concurrent request registered the contact since the look-up, it is looked up again
+    and that customer is returned instead.
+    """
     for _attempt in range(3):
-        owners = _contact_owners(contacts)
-        customer = owners.get(ContactKind.EMAIL) or owners.get(ContactKind.PHONE)
+        customer = match.customer
         if customer is not None:
-            _complete_contacts(customer, email=email, phone=phone, owners=owners)
+            _complete_contacts(customer, email=match.email, phone=match.phone, owners=match.owners)
             return customer
+        created = newcomer if newcomer is not None else match.newcomer()
         try:
             with transaction.atomic():
-                customer = Customer.objects.create(
-                    name=data.name.strip() or email or phone,
-                    email=email,
-                    phone=phone,
-                    language=data.language if data.language in Language.values else "zh-hans",
+                fastsql.insert([created])
+                fastsql.insert(
+                    [
+                        ContactPoint(
+                            customer=created, kind=kind, value=value, normalized=normalized
+                        )
+                        for (kind, normalized), value in match.contacts.items()
+                    ]
                 )
-                ContactPoint.objects.bulk_create(
-                    ContactPoint(customer=customer, kind=kind, value=value, normalized=normalized)
-                    for (kind, normalized), value in contacts.items()
-                )
-            return customer
+            return created
         except IntegrityError:
             # A concurrent request registered the same contact first: look it up again.
-            continue
+            match = CustomerMatch(
+                match.data,
+                match.email,
+                match.phone,
+                match.contacts,
+                _contact_owners(match.contacts),
+            )
     raise ValidationFailed(_("Could not register the customer; try again."), code="retry")
 
 
+def customer_resolve(*, data: CustomerInput) -> Customer:
+    """Find the customer by e-mail or phone, or create them. Used by every intake path.
+
+    One query finds the owners of both contacts; the e-mail address decides when they
+    differ. A contact the customer has not used before is added unless another customer
+    owns it.
+    """
+    return customer_settle(customer_lookup(data=data))
+
+
 def _contact_owners(contacts: dict[tuple[str, str], str]) -> dict[str, Customer]:
-    """The customer owning each given contact, by contact kind."""
-    match = Q()
-    for kind, normalized in contacts:
-        match |= Q(kind=kind, normalized=normalized)
-    return {
-        point.kind: point.customer
-        for point in ContactPoint.objects.select_related("customer").filter(match)
-    }
+    """The customer owning each given contact, by contact kind.
+
+    Every case intake runs this, so the join is written out (core.fastsql).
+    """
+    customer_columns = fastsql.columns(Customer, "c")
+    where = " OR ".join(["(p.kind = %s AND p.normalized = %s)"] * len(contacts))
+    rows = fastsql.fetch(
+        f"SELECT p.kind, {customer_columns.sql} FROM {fastsql.table(ContactPoint)} p"  # noqa: S608
+        f" JOIN {fastsql.table(Customer)} c ON c.id = p.customer_id WHERE {where}",
+        [value for contact in contacts for value in contact],
+    )
+    owners: dict[str, Customer] = {}
+    for row in rows:
+        customer = customer_columns.build(row, 1)
+        assert isinstance(customer, Customer)
+        owners[row[0]] = customer
+    return owners
 
 
 def _normalize(kind: str, value: str) -> str:

@@ -14,16 +14,22 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from afterdesk.cases.models import Case, Message
+from afterdesk.core import fastsql
 from afterdesk.customers.models import Order, Product
+from afterdesk.customers.selectors import product_by_sku
 from afterdesk.intake.models import IntakePolicy, PolicyCheck
 from afterdesk.intake.outbox import outbox_ack, outbox_reply, policy_rule
 from afterdesk.intake.policies import Periods, check_windows
 
 
-def intake_case_created(*, case: Case, acknowledge: bool = True) -> None:
-    """A case was just opened (same transaction): check its policy windows, and queue the
-    acknowledgement unless `acknowledge` is False (loop protection for automated mail)."""
-    policy_check_record(case=case)
+def intake_case_created(
+    *, case: Case, acknowledge: bool = True, check: PolicyCheck | None = None
+) -> None:
+    """A case was just opened (same transaction): record its policy-window `check` (made by
+    `policy_check_plan` before the transaction), and queue the acknowledgement unless
+    `acknowledge` is False (loop protection for automated mail)."""
+    if check is not None:
+        _policy_check_save(case=case, check=check)
     if acknowledge:
         outbox_ack(case=case)
 
@@ -35,7 +41,7 @@ def intake_message_added(*, message: Message) -> None:
 
 def _product_of(case: Case, order: Order | None) -> Product | None:
     if case.product_sku:
-        product = Product.objects.filter(sku=case.product_sku).first()
+        product = product_by_sku(case.product_sku)
         if product is not None:
             return product
     if order is None:
@@ -48,9 +54,22 @@ def _product_of(case: Case, order: Order | None) -> Product | None:
     return next((line.product for line in lines if line.product is not None), None)
 
 
+# Every case that names a product or order is checked: the policy look-up is a prepared
+# statement (core.fastsql), not compiled by the ORM each time.
 def _policy_for(product: Product | None) -> IntakePolicy | None:
     lines = [product.product_line, ""] if product is not None and product.product_line else [""]
-    policies = {p.product_line: p for p in IntakePolicy.objects.filter(product_line__in=lines)}
+    policy_columns = fastsql.columns(IntakePolicy, "i")
+    placeholders = ", ".join(["%s"] * len(lines))
+    rows = fastsql.fetch(
+        f"SELECT {policy_columns.sql} FROM {fastsql.table(IntakePolicy)} i"  # noqa: S608
+        f" WHERE i.product_line IN ({placeholders})",
+        lines,
+    )
+    policies: dict[str, IntakePolicy] = {}
+    for row in rows:
+        policy = policy_columns.build(row)
+        assert isinstance(policy, IntakePolicy)
+        policies[policy.product_line] = policy
     return next((policies[line] for line in lines if line in policies), None)
 
 
@@ -59,7 +78,17 @@ def _local_date(value: datetime | None) -> date | None:
 
 
 def policy_check_record(*, case: Case, at: datetime | None = None) -> PolicyCheck | None:
-    """Check the case against the periods of its product when its order or product is known.
+    """Check a saved case against the periods of its product when its order or product is
+    known, and record the outcome (see `policy_check_plan`)."""
+    check = policy_check_plan(case=case, at=at)
+    if check is not None:
+        _policy_check_save(case=case, check=check)
+    return check
+
+
+def policy_check_plan(*, case: Case, at: datetime | None = None) -> PolicyCheck | None:
+    """The outcome (unsaved) of checking the case against the periods of its product when its
+    order or product is known. Reads only: case creation runs it before its transaction.
 
     A request outside a window is still a case: it is flagged (a PolicyCheck with the
     reason codes, and an internal note the agents see on the timeline) and the
@@ -100,7 +129,7 @@ def policy_check_record(*, case: Case, at: datetime | None = None) -> PolicyChec
         "product_sku": product.sku if product is not None else "",
         "order": order.reference if order is not None else "",
     }
-    check = PolicyCheck.objects.create(
+    return PolicyCheck(
         case=case,
         checked_at=now,
         policy=policy,
@@ -108,9 +137,13 @@ def policy_check_record(*, case: Case, at: datetime | None = None) -> PolicyChec
         flags=list(outcome.flags),
         windows=windows,
     )
-    if not outcome.within:
+
+
+def _policy_check_save(*, case: Case, check: PolicyCheck) -> None:
+    check.case_id = case.pk
+    fastsql.insert([check])
+    if not check.within:
         _flag_note(case=case, check=check)
-    return check
 
 
 def _flag_note(*, case: Case, check: PolicyCheck) -> None:

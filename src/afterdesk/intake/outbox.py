@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from afterdesk.cases.choices import Priority
 from afterdesk.cases.models import Case, Message
+from afterdesk.core import fastsql
 from afterdesk.core.text import single_line
 from afterdesk.intake.choices import InboundState, OutboundKind, OutboundState
 from afterdesk.intake.models import InboundMessage, Mailbox, OutboundMessage, PolicyCheck
@@ -133,7 +134,7 @@ def _enqueue(
             .values("last")[:1]
         )
         sequence = Coalesce(Subquery(latest), Value(0)) + 1
-    return OutboundMessage.objects.create(
+    outbound = OutboundMessage(
         case=case,
         case_message=message,
         kind=kind,
@@ -146,6 +147,12 @@ def _enqueue(
         next_attempt_at=now,
         created_at=now,
     )
+    if first:
+        # The acknowledgement of every new case: a prepared INSERT (core.fastsql).
+        fastsql.insert([outbound])
+    else:
+        outbound.save(force_insert=True)
+    return outbound
 
 
 def ack_suppressed(*, address: str) -> str:

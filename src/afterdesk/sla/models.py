@@ -341,7 +341,10 @@ class SlaTimer(models.Model):
     pending warning and is cleared once the warning is given.
     """
 
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="sla_timers")
+    # Indexed by sla_timer_case_metric (case, metric).
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="sla_timers", db_index=False
+    )
     metric = models.CharField(_("metric"), max_length=30, choices=Metric.choices)
     policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="timers")
     target = models.ForeignKey(SlaTarget, on_delete=models.PROTECT, related_name="timers")

@@ -1,5 +1,6 @@
-"""What `case_create` calls inside its transaction for a new case: rules, model, urgency,
-routing, assignment — and an event for each thing that changed the case.
+"""What `case_create` calls for a new case: rules, model, urgency and routing before its
+write transaction (`triage_case_decide`), assignment inside it (`triage_case_assign`), and
+an event for each thing that changed the case.
 
 Precedence, from strongest to weakest, for category, priority and department:
 
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from afterdesk.accounts.models import User
 from afterdesk.cases.choices import EventType, Priority
 from afterdesk.cases.models import Case, CaseEvent, Tag
-from afterdesk.customers.models import Product
+from afterdesk.core import fastsql
+from afterdesk.customers.selectors import product_by_sku
 from afterdesk.triage import assignment
 from afterdesk.triage.cache import Snapshot, snapshot
 from afterdesk.triage.choices import Strategy
@@ -50,18 +51,15 @@ class Decision:
     events: list[CaseEvent] = field(default_factory=list)
     suggestion: Suggestion | None = None
     turn: int | None = None
+    product_line: str = ""
 
 
 def _facts(case: Case, snap: Snapshot) -> tuple[Facts, str]:
     customer = case.customer
     product_line = ""
     if snap.needs_product_line and case.product_sku:
-        product_line = (
-            Product.objects.filter(sku=case.product_sku)
-            .values_list("product_line", flat=True)
-            .first()
-            or ""
-        )
+        product = product_by_sku(case.product_sku)
+        product_line = product.product_line if product is not None else ""
     facts = Facts(
         kind=case.kind,
         channel=case.channel,
@@ -262,14 +260,14 @@ def _tags_add(case: Case, names: list[str]) -> None:
     case._triage_tags = list(existing.values())  # type: ignore[attr-defined]
 
 
-def triage_case_created(
-    *, case: Case, data: CaseInput | None = None, actor: User | None, at: datetime
-) -> None:
-    """Triage a case that was just opened (inside `case_create`'s transaction).
+def triage_case_decide(*, case: Case, data: CaseInput | None = None, at: datetime) -> Decision:
+    """Triage a new case before it is saved: rules, urgency words, the model and routing.
 
-    `data` tells which fields the caller set (they win, see the module docstring). Writes at
-    most one UPDATE of the case, one batch of events and one suggestion row, plus the
-    assignment's lock and load count when automatic assignment applies.
+    Reads only (configuration comes from the per-process snapshot), so case creation runs it
+    before its write transaction. The unsaved `case` gets the category, priority, department
+    and complexity decided; `data` tells which fields the caller set (they win, see the module
+    docstring). The decision's events and suggestion are written by `triage_case_record`,
+    the owner is picked by `triage_case_assign`.
     """
     given = frozenset(
         name
@@ -284,44 +282,50 @@ def triage_case_created(
         given=given,
     )
     original = (d.category, d.priority, d.department)
-    facts, product_line = _facts(case, snap)
+    facts, d.product_line = _facts(case, snap)
     _apply_rules(case, facts, snap, d, at)
     _apply_urgency(case, snap, d, at)
     _apply_model(case, snap, d, at)
     _apply_route(case, snap, d, at)
-    owner_id = _apply_assignment(case, snap, d, at, product_line)
-
-    updates: dict[str, Any] = {}
     if d.category != original[0]:
-        updates["category"] = snap.categories[d.category]
+        case.category = snap.categories[d.category]
     if d.priority != original[1]:
-        updates["priority"] = d.priority
+        case.priority = d.priority
     if d.department != original[2]:
-        updates["department"] = snap.departments[d.department]
+        case.department = snap.departments[d.department]
     if d.complex:
-        updates["is_complex"] = True
-    if owner_id is not None:
-        updates["owner_id"] = owner_id
-        if d.strategy != Strategy.RULE:
-            assignment.assign_mark(user_id=owner_id, at=at, turn=d.turn)
-        d.events.append(
-            _event(
-                case,
-                at,
-                EventType.ASSIGNED,
-                field="owner",
-                old=None,
-                new=d.owner,
-                payload={"strategy": d.strategy, "by": "triage"},
-            )
+        case.is_complex = True
+    return d
+
+
+def triage_case_assign(*, case: Case, decision: Decision, at: datetime) -> None:
+    """Pick the new case's owner (inside the creating transaction, before the case row is
+    written: the assignment's lock and load count keep the cap under concurrency)."""
+    d = decision
+    owner_id = _apply_assignment(case, snapshot(), d, at, d.product_line)
+    if owner_id is None:
+        return
+    case.owner_id = owner_id
+    if d.strategy != Strategy.RULE:
+        assignment.assign_mark(user_id=owner_id, at=at, turn=d.turn)
+    d.events.append(
+        _event(
+            case,
+            at,
+            EventType.ASSIGNED,
+            field="owner",
+            old=None,
+            new=d.owner,
+            payload={"strategy": d.strategy, "by": "triage"},
         )
-    if updates:
-        Case.objects.filter(pk=case.pk).update(**updates)
-        for name, value in updates.items():
-            setattr(case, name, value)
-    if d.tags:
-        _tags_add(case, d.tags)
-    if d.suggestion is not None:
-        d.suggestion.save(force_insert=True)
-    if d.events:
-        CaseEvent.objects.bulk_create(d.events)
+    )
+
+
+def triage_case_record(*, case: Case, decision: Decision) -> None:
+    """After the case row is written: its triage tags and the suggestion for needs-triage.
+    (The decision's events go in with the case's other events, see `case_create`.)"""
+    if decision.tags:
+        _tags_add(case, decision.tags)
+    if decision.suggestion is not None:
+        decision.suggestion.case_id = case.pk
+        fastsql.insert([decision.suggestion])

@@ -51,17 +51,17 @@ BASE: dict[tuple[str, str], int] = {
     ("create", "customer"): 10,
 }
 # With the SLA app (afterdesk.sla): staff lists and details load the clocks (+1: the page's
-# timers in one prefetch, or the case's timers); a create inserts the timers (+1) and their
-# sla.started events (+1), matching the policies from the per-process configuration cache;
-# an agent's create also looks up the agent's departments (+1).
+# timers in one prefetch, or the case's timers); a create inserts the timers (+1), matching
+# the policies from the per-process configuration cache (their sla.started events go into the
+# INSERT of the created event); an agent's create also looks up the agent's departments (+1).
 SLA_EXTRA: dict[tuple[str, str], int] = {
     ("list", "supervisor"): 1,
     ("list", "agent"): 1,
     ("detail", "supervisor"): 1,
     ("detail", "agent"): 1,
-    ("create", "supervisor"): 2,
-    ("create", "agent"): 3,
-    ("create", "customer"): 2,
+    ("create", "supervisor"): 1,
+    ("create", "agent"): 2,
+    ("create", "customer"): 1,
 }
 # With the intake app (afterdesk.intake): a create queues the e-mail acknowledgement (+1: the
 # outbound message; its hourly cap per address is applied when it is sent).

@@ -111,3 +111,65 @@ def test_an_in_memory_database_has_no_lock_file() -> None:
         {**connection.settings_dict, "NAME": ":memory:", "TEST": {}}, alias="memory"
     )
     assert wrapper._lock_path() is None
+
+
+def _wal_frames(wrapper: DatabaseWrapper) -> tuple[int, int]:
+    """(frames in the write-ahead log, frames of it already copied into the database)."""
+    _busy, log, done = wrapper.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return log, done
+
+
+def test_commits_do_not_checkpoint_inside_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    writer = _wrapper(path, "writer")
+    cursor = writer.cursor()
+    assert cursor.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    # SQLite's own checkpoint (inside COMMIT, under the lock) is off.
+    assert cursor.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    cursor.execute("CREATE TABLE t (v BLOB)")
+
+    seen: list[bool] = []
+    checkpoint = DatabaseWrapper._checkpoint_if_due
+
+    def spy(self: DatabaseWrapper) -> None:
+        seen.append(_lock_is_taken(path))
+        checkpoint(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "_checkpoint_if_due", spy)
+    # 2,000 pages: past the 1,000 at which SQLite would checkpoint by itself.
+    for i in range(20):
+        writer._start_transaction_under_autocommit()
+        writer.cursor().execute("INSERT INTO t VALUES (randomblob(400000))")
+        writer._commit()
+        if i == 0:
+            writer._checkpointed_at = time.monotonic()  # the next commits are not due
+    log, done = _wal_frames(writer)  # (this checkpoint copies what the log holds)
+    assert log > 1000 and done == log, "SQLite checkpointed inside a commit"
+    assert seen and not any(seen), "a checkpoint ran while the write lock was held"
+    writer.close()
+
+
+def test_a_commit_checkpoints_when_the_last_checkpoint_is_old(tmp_path: Path) -> None:
+    """The database file grows only when a checkpoint copies the log into it."""
+    path = tmp_path / "db.sqlite3"
+    writer = _wrapper(path, "writer")
+    writer.cursor().execute("CREATE TABLE t (v BLOB)")
+    writer._checkpointed_at = 0.0
+    writer._start_transaction_under_autocommit()
+    writer.cursor().execute("SELECT 1")
+    writer._commit()  # due: the table's creation is copied in
+    before = path.stat().st_size
+
+    writer._start_transaction_under_autocommit()
+    writer.cursor().execute("INSERT INTO t VALUES (randomblob(200000))")
+    writer._commit()  # not due (just checkpointed): the rows stay in the log
+    assert path.stat().st_size == before
+
+    writer._checkpointed_at -= 1
+    writer._start_transaction_under_autocommit()
+    writer.cursor().execute("INSERT INTO t VALUES (randomblob(200000))")
+    writer._commit()  # due: both rows are copied into the database file
+    assert path.stat().st_size > before + 400_000
+    writer.close()

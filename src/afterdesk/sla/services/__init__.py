@@ -14,6 +14,7 @@ from afterdesk.sla.services.calendars import (
 from afterdesk.sla.services.timers import (
     sla_case_changed,
     sla_case_opened,
+    sla_case_plan,
     sla_case_replied,
     sla_case_status_changed,
     timer_meet,
@@ -30,6 +31,7 @@ __all__ = [
     "policy_changed",
     "sla_case_changed",
     "sla_case_opened",
+    "sla_case_plan",
     "sla_case_replied",
     "sla_case_status_changed",
     "timer_meet",

@@ -35,6 +35,7 @@ from afterdesk.accounts.models import User
 from afterdesk.cases.choices import OPEN_STATUSES, EventType, Status
 from afterdesk.cases.events import events_record_many
 from afterdesk.cases.models import Case, CaseEvent
+from afterdesk.core import fastsql
 from afterdesk.sla import selectors
 from afterdesk.sla.choices import (
     CASE_METRICS,
@@ -377,7 +378,7 @@ def _sync(
         started.append(timer)
         events.append(_started_event(timer, at, actor))
     if started:
-        SlaTimer.objects.bulk_create(started)
+        fastsql.insert(started)
     if events:
         events_record_many(events)
     return started
@@ -386,12 +387,38 @@ def _sync(
 # -- hooks called by the case services, inside their transaction --------------------------------
 
 
+def sla_case_plan(
+    *, case: Case, at: datetime, actor: User | None = None
+) -> tuple[list[SlaTimer], list[CaseEvent]]:
+    """The clocks a new case starts (first response, first feedback, solution plan and
+    resolution, as far as a policy defines them) and their `sla.started` events, unsaved.
+
+    Pure computation: case creation calls it before its write transaction and, once the case
+    row exists, sets their case and inserts them (see `cases.services.case_create`).
+    """
+    if case.status not in OPEN_STATUSES:
+        return [], []
+    matches = selectors.sla_matches(case)
+    timers: list[SlaTimer] = []
+    for metric in Metric.values:
+        match = matches.get(metric)
+        if (
+            match is None
+            or metric not in CASE_METRICS
+            or (metric == Metric.FIRST_RESPONSE and case.first_response_at is not None)
+        ):
+            continue
+        timers.append(_new_timer(case, match, at, paused=_pauses(match.policy, case.status)))
+    return timers, [_started_event(timer, at, actor) for timer in timers]
+
+
 def sla_case_opened(*, case: Case, at: datetime, actor: User | None = None) -> None:
-    """Start the clocks of a new case: first response, first feedback, solution plan and
-    resolution, as far as a policy defines them."""
-    started = _sync(case=case, at=at, actor=actor, reason="opened", timers=[])
+    """Start the clocks of a new, saved case (see `sla_case_plan`)."""
+    timers, events = sla_case_plan(case=case, at=at, actor=actor)
+    fastsql.insert(timers)
+    events_record_many(events)
     # The new case's clocks, for its API response without another query.
-    case._sla_timers = started  # type: ignore[attr-defined]
+    case._sla_timers = timers  # type: ignore[attr-defined]
 
 
 def sla_case_changed(*, case: Case, at: datetime, actor: User | None = None) -> None:

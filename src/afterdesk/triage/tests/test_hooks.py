@@ -484,7 +484,7 @@ def test_query_count_of_a_create_with_rules_model_and_assignment(
         case_transition(actor=None, case=open_case(email="other@example.com"), to="cancelled")
 
     with monkeypatch.context() as patch:
-        patch.setattr(case_services, "triage_case_created", lambda **kwargs: None)
+        patch.setattr(case_services, "triage_case_decide", lambda **kwargs: None)
         open_case(email="other@example.com")  # the unassigned bucket's counter row exists
         with CaptureQueriesContext(connection) as without:
             open_case(email="other@example.com", subject="word3 包裹丢了", description="没收到")
@@ -494,9 +494,10 @@ def test_query_count_of_a_create_with_rules_model_and_assignment(
     extra = [q["sql"][:90] for q in triaged.captured_queries]
     base = [q["sql"][:90] for q in without.captured_queries]
     # Thirty rules, the model and automatic assignment cost: the continuity look-up, the
-    # lock of the candidates, their loads, the round-robin stamp, the UPDATE of the case and
-    # one INSERT of its triage events — and no query per rule, none for the model.
-    assert len(triaged.captured_queries) - len(without.captured_queries) == 6, (base, extra)
+    # lock of the candidates, their loads and the round-robin stamp — and no query per rule,
+    # none for the model. The decisions go into the case's INSERT and its triage events into
+    # the INSERT of its other events.
+    assert len(triaged.captured_queries) - len(without.captured_queries) == 4, (base, extra)
     assert not any("triage_rule" in sql for sql in extra)
     assert not any("triage_classifiermodel" in sql for sql in extra)
     case.refresh_from_db()
