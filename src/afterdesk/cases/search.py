@@ -60,6 +60,12 @@ def document_of(*parts: str) -> str:
     return " ".join(tokens_of(" \n ".join(p for p in parts if p)))[:MAX_DOCUMENT_CHARS]
 
 
+def document_with(head: str, rest: str) -> str:
+    """`document_of(a, *b)` from `document_of(a)` and `document_of(*b)`: parts are tokenised
+    apart, so a document can be made in two steps (case creation knows the number last)."""
+    return " ".join(d for d in (head, rest) if d)[:MAX_DOCUMENT_CHARS]
+
+
 def _query_words(query: str) -> list[list[str]]:
     """The query as words, each word a phrase of tokens; at most MAX_QUERY_WORDS words."""
     words = []

@@ -47,7 +47,12 @@ from afterdesk.cases.models import (
     Tag,
 )
 from afterdesk.cases.numbering import case_number_next
-from afterdesk.cases.search import document_of, search_append, search_index_case
+from afterdesk.cases.search import (
+    document_of,
+    document_with,
+    search_append,
+    search_index_case,
+)
 from afterdesk.core import fastsql
 from afterdesk.core.errors import DomainError
 from afterdesk.core.text import has_control_characters, single_line
@@ -169,7 +174,8 @@ def _staff_owner(username: str) -> User:
     return owner
 
 
-def _tags(names: tuple[str, ...] | list[str]) -> list[Tag]:
+def _tag_names(names: Sequence[str]) -> list[str]:
+    """The tag names asked for, cleaned, checked and sorted."""
     cleaned = sorted({single_line(n)[:50] for n in names if n.strip()})
     if len(cleaned) > TAGS_MAX:
         raise CaseInvalid(
@@ -177,12 +183,35 @@ def _tags(names: tuple[str, ...] | list[str]) -> list[Tag]:
         )
     for name in cleaned:
         _check_text("tags", name, max_length=50)
-    existing = {t.name: t for t in Tag.objects.filter(name__in=cleaned)}
-    missing = [Tag(name=n) for n in cleaned if n not in existing]
+    return cleaned
+
+
+def _tags_found(names: Sequence[str]) -> dict[str, Tag]:
+    return {t.name: t for t in Tag.objects.filter(name__in=names)} if names else {}
+
+
+def _tags_settle(names: Sequence[str], found: dict[str, Tag]) -> list[Tag]:
+    """The tags of `names`, creating those not in `found` (inside the write transaction)."""
+    missing = [Tag(name=n) for n in names if n not in found]
     if missing:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {t.name: t for t in Tag.objects.filter(name__in=cleaned)}
-    return [existing[n] for n in cleaned]
+        found = _tags_found(names)
+    return [found[n] for n in names]
+
+
+def _tags(names: Sequence[str]) -> list[Tag]:
+    cleaned = _tag_names(names)
+    return _tags_settle(cleaned, _tags_found(cleaned))
+
+
+def _tags_link_new(case: Case, tags: Sequence[Tag]) -> None:
+    """Tag a case written in this transaction (it has no tags yet): one INSERT."""
+    through = Case.tags.through
+    fastsql.execute(
+        f"INSERT INTO {fastsql.table(through)} (case_id, tag_id) VALUES "  # noqa: S608
+        + ", ".join(["(%s, %s)"] * len(tags)),
+        [value for tag in tags for value in (case.pk, tag.pk)],
+    )
 
 
 def _customer_order(customer: Customer, reference: str) -> Order | None:
@@ -275,50 +304,41 @@ def case_create(
     timers, sla_events = sla.sla_case_plan(case=case, at=now, actor=actor)
     check = policy_check_plan(case=case, at=now) if at is None else None
     checked_order = case.order
+    tag_names = sorted({*_tag_names(data.tags), *(decision.tags if decision else ())})
+    tags_found = _tags_found(tag_names)
+    searchable = _search_rest(case, known or newcomer)
+    created_event = CaseEvent(
+        type=EventType.CREATED, at=now, actor=actor, by_customer=by_customer, payload=created
+    )
 
     with transaction.atomic():
         customer = customer_settle(match, newcomer=newcomer)
         if customer is not known and customer is not newcomer and case.order_ref:
             # Registered by a concurrent request since the look-up: their order, if any.
             case.order = _customer_order(customer, case.order_ref)
+        if searchable.customer != _search_contact(customer):
+            # Another customer (that concurrent request) or one given a new contact.
+            searchable = _search_rest(case, customer)
         case.customer = customer  # (sets customer_id, which a newcomer had not yet)
         case.number = case_number_next(at=now)
         if decision is not None:
             triage_case_assign(case=case, decision=decision, at=now)
         fastsql.insert([case])
-        tags = _tags(data.tags) if data.tags else []
+        tags = _tags_settle(tag_names, tags_found)
         if tags:
-            case.tags.set(tags)
-        search = CaseSearch(
-            case=case,
-            tokens=document_of(
-                case.number,
-                subject,
-                description,
-                case.order_ref,
-                case.product_sku,
-                case.serial,
-                customer.name,
-                customer.email,
-                customer.phone,
-            ),
+            _tags_link_new(case, tags)
+        fastsql.insert(
+            [
+                CaseSearch(
+                    case=case, tokens=document_with(document_of(case.number), searchable.document)
+                )
+            ]
         )
-        fastsql.insert([search])
         for timer in timers:
             timer.case_id = case.pk
         fastsql.insert(timers)
-        events = [
-            CaseEvent(
-                case=case,
-                type=EventType.CREATED,
-                at=now,
-                actor=actor,
-                by_customer=by_customer,
-                payload={"number": case.number, **created, "customer": customer.pk},
-            ),
-            *(decision.events if decision is not None else []),
-            *sla_events,
-        ]
+        created_event.payload = {"number": case.number, **created, "customer": customer.pk}
+        events = [created_event, *(decision.events if decision is not None else []), *sla_events]
         for event in events:
             event.case_id = case.pk
         events_record_many(events)
@@ -331,11 +351,27 @@ def case_create(
             intake_case_created(case=case, acknowledge=acknowledge, check=check)
     # The new case's clocks and tags, for its API response without another query.
     case._sla_timers = timers  # type: ignore[attr-defined]
-    added = getattr(case, "_triage_tags", [])
-    if added:
-        tags = sorted({t.pk: t for t in [*tags, *added]}.values(), key=lambda t: t.name)
     case._prefetched_tags = tags  # type: ignore[attr-defined]
     return case
+
+
+@dataclass(frozen=True)
+class _Searchable:
+    """The search document of a new case but its number (see `document_with`), and the
+    customer's name and contacts it was made with."""
+
+    document: str
+    customer: tuple[str, str, str]
+
+
+def _search_contact(customer: Customer) -> tuple[str, str, str]:
+    return (customer.name, customer.email, customer.phone)
+
+
+def _search_rest(case: Case, customer: Customer) -> _Searchable:
+    contact = _search_contact(customer)
+    parts = (case.subject, case.description, case.order_ref, case.product_sku, case.serial)
+    return _Searchable(document_of(*parts, *contact), contact)
 
 
 def _lock(case: Case) -> Case:

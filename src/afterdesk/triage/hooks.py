@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from afterdesk.cases.choices import EventType, Priority
-from afterdesk.cases.models import Case, CaseEvent, Tag
+from afterdesk.cases.models import Case, CaseEvent
 from afterdesk.core import fastsql
 from afterdesk.customers.selectors import product_by_sku
 from afterdesk.triage import assignment
@@ -249,25 +249,14 @@ def _apply_assignment(
     return choice.agent.user_id
 
 
-def _tags_add(case: Case, names: list[str]) -> None:
-    existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
-    missing = [Tag(name=n) for n in names if n not in existing]
-    if missing:
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
-    case.tags.add(*existing.values())
-    # For the caller's response (see case_create), without reading the tags back.
-    case._triage_tags = list(existing.values())  # type: ignore[attr-defined]
-
-
 def triage_case_decide(*, case: Case, data: CaseInput | None = None, at: datetime) -> Decision:
     """Triage a new case before it is saved: rules, urgency words, the model and routing.
 
     Reads only (configuration comes from the per-process snapshot), so case creation runs it
     before its write transaction. The unsaved `case` gets the category, priority, department
     and complexity decided; `data` tells which fields the caller set (they win, see the module
-    docstring). The decision's events and suggestion are written by `triage_case_record`,
-    the owner is picked by `triage_case_assign`.
+    docstring). The decision's suggestion is written by `triage_case_record`, its events and
+    tags by `case_create`, the owner is picked by `triage_case_assign`.
     """
     given = frozenset(
         name
@@ -322,10 +311,8 @@ def triage_case_assign(*, case: Case, decision: Decision, at: datetime) -> None:
 
 
 def triage_case_record(*, case: Case, decision: Decision) -> None:
-    """After the case row is written: its triage tags and the suggestion for needs-triage.
-    (The decision's events go in with the case's other events, see `case_create`.)"""
-    if decision.tags:
-        _tags_add(case, decision.tags)
+    """After the case row is written: the suggestion for needs-triage. (The decision's events
+    and tags go in with the case's own, see `case_create`.)"""
     if decision.suggestion is not None:
         decision.suggestion.case_id = case.pk
         fastsql.insert([decision.suggestion])

@@ -114,3 +114,45 @@ def test_execute_returns_the_rows_changed(make_case: Any) -> None:
         )
         == 0
     )
+
+
+def test_insert_prepares_datetimes_and_json_as_django_does(make_case: Any) -> None:
+    """The written-out preparations (aware datetimes in any zone, JSON lists and dicts) store
+    exactly what the ORM's own `save()` stores."""
+    from zoneinfo import ZoneInfo
+
+    case = make_case()
+    at = timezone.now().astimezone(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+    fast = CaseEvent(case=case, type="note.test", at=at, new=[1, "二"], payload={"k": [None]})
+    orm = CaseEvent(case=case, type="note.test", at=at, new=[1, "二"], payload={"k": [None]})
+    fastsql.insert([fast])
+    orm.save()
+    stored = fastsql.fetch(
+        f"SELECT at, new, payload FROM {fastsql.table(CaseEvent)} WHERE id IN (%s, %s) ORDER BY id",
+        [fast.pk, orm.pk],
+    )
+    assert stored[0] == stored[1]
+    assert CaseEvent.objects.get(pk=fast.pk).at == at
+
+
+def test_statements_go_straight_to_sqlite_unless_queries_are_logged(make_case: Any) -> None:
+    """On SQLite, fetch and execute skip Django's cursor wrapper; with queries logged (DEBUG,
+    the suite's query counting) they go through it and are counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = make_case()
+    sql = f"SELECT number FROM {fastsql.table(Case)} WHERE id = %s AND number NOT LIKE '%%x'"
+    assert fastsql.fetch(sql, [case.pk]) == [(case.number,)]
+    with CaptureQueriesContext(connection) as captured:
+        assert fastsql.fetch(sql, [case.pk]) == [(case.number,)]
+    assert len(captured) == 1
+    if connection.vendor == "sqlite":
+        assert fastsql._direct(connection)
+
+
+def test_direct_statements_raise_django_errors(make_case: Any) -> None:
+    case = make_case()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fastsql.execute(f"UPDATE {fastsql.table(Case)} SET number = NULL WHERE id = %s", [case.pk])
+    assert Case.objects.get(pk=case.pk).number == case.number
