@@ -173,3 +173,72 @@ def test_a_commit_checkpoints_when_the_last_checkpoint_is_old(tmp_path: Path) ->
     writer._commit()  # due: both rows are copied into the database file
     assert path.stat().st_size > before + 400_000
     writer.close()
+
+
+def test_a_long_log_is_started_over_under_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PASSIVE checkpoints never restart the log; past WAL_RESTART_FRAMES a checkpoint takes
+    the write lock and restarts it, so the file stops growing under constant writing."""
+    from afterdesk.core.sqlite import base as sqlite_base
+
+    monkeypatch.setattr(sqlite_base, "WAL_RESTART_FRAMES", 200)
+    path = tmp_path / "db.sqlite3"
+    writer = _wrapper(path, "writer")
+    writer.cursor().execute("CREATE TABLE t (v BLOB)")
+    locked: list[bool] = []
+    restart = DatabaseWrapper._restart_log
+
+    def spy(self: DatabaseWrapper) -> None:
+        restart(self)
+        locked.append(_lock_is_taken(path))
+
+    monkeypatch.setattr(DatabaseWrapper, "_restart_log", spy)
+    sizes = []
+    for i in range(30):
+        # Every third commit is due: its checkpoint finds ~300 frames in the log.
+        writer._checkpointed_at = 0.0 if i % 3 == 2 else time.monotonic()
+        writer._start_transaction_under_autocommit()
+        writer.cursor().execute("INSERT INTO t VALUES (randomblob(400000))")  # ~100 pages
+        writer._commit()
+        sizes.append(Path(f"{path}-wal").stat().st_size)
+    assert locked and not any(locked), "the write lock was not given back"
+    assert len(locked) == 10
+    # Without restarts the log would hold all 30 transactions (12 MB).
+    assert max(sizes) < 4 * 400_000, sizes
+    # The next transaction writes from the start of the log.
+    writer._checkpointed_at = time.monotonic()
+    writer._start_transaction_under_autocommit()
+    writer.cursor().execute("INSERT INTO t VALUES (randomblob(400000))")
+    writer._commit()
+    frames = writer.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    assert frames < 200
+    assert writer.cursor().execute("SELECT count(*) FROM t").fetchone() == (31,)
+    writer.close()
+
+
+def test_a_restart_waits_only_briefly_for_an_older_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from afterdesk.core.sqlite import base as sqlite_base
+
+    monkeypatch.setattr(sqlite_base, "WAL_RESTART_FRAMES", 10)
+    path = tmp_path / "db.sqlite3"
+    writer = _wrapper(path, "writer")
+    writer.cursor().execute("CREATE TABLE t (v BLOB)")
+    writer.cursor().execute("INSERT INTO t VALUES (randomblob(100000))")
+    reader = _wrapper(path, "reader")
+    reader_cursor = reader.connection.cursor()
+    reader_cursor.execute("BEGIN")
+    reader_cursor.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot
+    writer._checkpointed_at = 0.0
+    writer._start_transaction_under_autocommit()
+    writer.cursor().execute("INSERT INTO t VALUES (randomblob(100000))")
+    started = time.monotonic()
+    writer._commit()
+    assert time.monotonic() - started < 1.0
+    assert not _lock_is_taken(path)
+    assert writer.cursor().execute("PRAGMA busy_timeout").fetchone()[0] > 1000
+    reader_cursor.execute("COMMIT")
+    reader.close()
+    writer.close()
