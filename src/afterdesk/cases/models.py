@@ -148,12 +148,14 @@ class Case(models.Model):
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="cases")
     is_complex = models.BooleanField(_("complex case"), default=False)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Not indexed: nothing looks cases up by their creator (every index costs each INSERT).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))

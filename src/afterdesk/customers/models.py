@@ -48,8 +48,15 @@ class Customer(models.Model):
     language = models.CharField(
         _("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
     )
+    # segment, organisation and dedicated_agent are not indexed: customers are not looked up
+    # by them (a customer's own row names them), and every index costs each new customer.
     segment = models.ForeignKey(
-        Segment, verbose_name=_("segment"), null=True, blank=True, on_delete=models.SET_NULL
+        Segment,
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     vip_tier = models.CharField(
         _("VIP tier"), max_length=10, choices=VipTier.choices, default=VipTier.NONE
@@ -61,6 +68,7 @@ class Customer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="customers",
+        db_index=False,
     )
     dedicated_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -69,6 +77,7 @@ class Customer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="dedicated_customers",
+        db_index=False,
     )
     # The portal login of this customer, when they have one.
     user = models.OneToOneField(

@@ -144,8 +144,9 @@ class OutboundMessage(models.Model):
     backoff, and never sends `sequence` n+1 of a case before n is sent or given up.
     """
 
+    # Indexed by the unique (case, sequence) constraint, which leads with it.
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.CASCADE, related_name="outbound_messages"
+        "cases.Case", on_delete=models.CASCADE, related_name="outbound_messages", db_index=False
     )
     case_message = models.ForeignKey(
         "cases.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -346,9 +346,20 @@ class SlaTimer(models.Model):
         "cases.Case", on_delete=models.CASCADE, related_name="sla_timers", db_index=False
     )
     metric = models.CharField(_("metric"), max_length=30, choices=Metric.choices)
-    policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="timers")
-    target = models.ForeignKey(SlaTarget, on_delete=models.PROTECT, related_name="timers")
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="+")
+    # policy, target and calendar are not indexed. Timers are found by case, state and due
+    # time; only deleting a policy, target or calendar (PROTECT) and re-timing a changed
+    # calendar's live timers (a background task, through sla_timer_state_due) look by these,
+    # and the calendar index misled SQLite's planner (the page's timers were read by calendar,
+    # the whole table, instead of by case).
+    policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.PROTECT, related_name="timers", db_index=False
+    )
+    target = models.ForeignKey(
+        SlaTarget, on_delete=models.PROTECT, related_name="timers", db_index=False
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=TimerState.choices, default=TimerState.RUNNING
     )
