@@ -67,11 +67,9 @@ def api_token_authenticate(raw: str) -> User | None:
     if not rows:
         return None
     token = token_columns.build(rows[0])
-    assert isinstance(token, ApiToken)
     if token.expires_at is not None and token.expires_at <= now:
         return None
     user = user_columns.build(rows[0], token_columns.width)
-    assert isinstance(user, User)
     token.user = user
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

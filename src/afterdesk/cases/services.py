@@ -216,17 +216,14 @@ def _tags_link_new(case: Case, tags: Sequence[Tag]) -> None:
 
 def _customer_order(customer: Customer, reference: str) -> Order | None:
     """The customer's order with this reference (only their own orders are linked)."""
-    order_columns = fastsql.columns(Order, "o")
-    rows = fastsql.fetch(
-        f"SELECT {order_columns.sql} FROM {fastsql.table(Order)} o"  # noqa: S608
+    found = fastsql.select(
+        Order,
+        "o",
+        f"FROM {fastsql.table(Order)} o"
         " WHERE o.reference = %s AND o.customer_id = %s ORDER BY o.id LIMIT 1",
         [reference, customer.pk],
     )
-    if not rows:
-        return None
-    order = order_columns.build(rows[0])
-    assert isinstance(order, Order)
-    return order
+    return found[0] if found else None
 
 
 def case_create(
@@ -306,7 +303,7 @@ def case_create(
     checked_order = case.order
     tag_names = sorted({*_tag_names(data.tags), *(decision.tags if decision else ())})
     tags_found = _tags_found(tag_names)
-    searchable = _search_rest(case, known or newcomer)
+    searchable = _search_rest(case, case.customer)
     created_event = CaseEvent(
         type=EventType.CREATED, at=now, actor=actor, by_customer=by_customer, payload=created
     )

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.db import connections
@@ -182,10 +182,10 @@ def insert(objs: Sequence[M], *, using: str = "default") -> Sequence[M]:
     return objs
 
 
-class Columns:
+class Columns(Generic[M]):
     """A model's concrete columns under a table alias, and the instance built from them."""
 
-    def __init__(self, model: type[Model], alias: str, *, using: str = "default") -> None:
+    def __init__(self, model: type[M], alias: str, *, using: str = "default") -> None:
         connection = connections[using]
         self.model = model
         self.using = using
@@ -202,7 +202,7 @@ class Columns:
             if converters:
                 self._converters.append((i, converters, expression))
 
-    def build(self, row: Sequence[Any], start: int = 0) -> Model:
+    def build(self, row: Sequence[Any], start: int = 0) -> M:
         values = list(row[start : start + self.width])
         connection = connections[self.using]
         for i, converters, expression in self._converters:
@@ -210,13 +210,22 @@ class Columns:
             for convert in converters:
                 value = convert(value, expression, connection)
             values[i] = value
-        return self.model.from_db(self.using, self.attnames, values)
+        return cast(M, self.model.from_db(self.using, self.attnames, values))
 
 
 @cache
-def columns(model: type[Model], alias: str, using: str = "default") -> Columns:
+def columns(model: type[M], alias: str, using: str = "default") -> Columns[M]:
     """The (cached) `Columns` of `model` under `alias`."""
     return Columns(model, alias, using=using)
+
+
+def select(
+    model: type[M], alias: str, rest: str, params: Sequence[Any], *, using: str = "default"
+) -> list[M]:
+    """`SELECT <the model's columns under alias> <rest>`, each row built as a `model`."""
+    model_columns = columns(model, alias, using)
+    rows = fetch(f"SELECT {model_columns.sql} {rest}", params, using=using)
+    return [model_columns.build(row) for row in rows]
 
 
 @lru_cache(maxsize=1024)

@@ -13,15 +13,8 @@ from afterdesk.customers.services import normalize_email, normalize_phone
 def product_by_sku(sku: str) -> Product | None:
     """The product with this SKU. Every new case naming a product asks (triage, the policy
     check), so the query is prepared once per process (core.fastsql)."""
-    product_columns = fastsql.columns(Product, "p")
-    rows = fastsql.fetch(
-        f"SELECT {product_columns.sql} FROM {fastsql.table(Product)} p"  # noqa: S608
-        " WHERE p.sku = %s",
-        [sku],
-    )
-    product = product_columns.build(rows[0]) if rows else None
-    assert product is None or isinstance(product, Product)
-    return product
+    found = fastsql.select(Product, "p", f"FROM {fastsql.table(Product)} p WHERE p.sku = %s", [sku])
+    return found[0] if found else None
 
 
 def customer_detail(*, customer_id: int) -> Customer | None:

@@ -205,12 +205,7 @@ def _contact_owners(contacts: dict[tuple[str, str], str]) -> dict[str, Customer]
         f" JOIN {fastsql.table(Customer)} c ON c.id = p.customer_id WHERE {where}",
         [value for contact in contacts for value in contact],
     )
-    owners: dict[str, Customer] = {}
-    for row in rows:
-        customer = customer_columns.build(row, 1)
-        assert isinstance(customer, Customer)
-        owners[row[0]] = customer
-    return owners
+    return {row[0]: customer_columns.build(row, 1) for row in rows}
 
 
 def _normalize(kind: str, value: str) -> str:

@@ -58,18 +58,14 @@ def _product_of(case: Case, order: Order | None) -> Product | None:
 # statement (core.fastsql), not compiled by the ORM each time.
 def _policy_for(product: Product | None) -> IntakePolicy | None:
     lines = [product.product_line, ""] if product is not None and product.product_line else [""]
-    policy_columns = fastsql.columns(IntakePolicy, "i")
     placeholders = ", ".join(["%s"] * len(lines))
-    rows = fastsql.fetch(
-        f"SELECT {policy_columns.sql} FROM {fastsql.table(IntakePolicy)} i"  # noqa: S608
-        f" WHERE i.product_line IN ({placeholders})",
+    found = fastsql.select(
+        IntakePolicy,
+        "i",
+        f"FROM {fastsql.table(IntakePolicy)} i WHERE i.product_line IN ({placeholders})",
         lines,
     )
-    policies: dict[str, IntakePolicy] = {}
-    for row in rows:
-        policy = policy_columns.build(row)
-        assert isinstance(policy, IntakePolicy)
-        policies[policy.product_line] = policy
+    policies = {policy.product_line: policy for policy in found}
     return next((policies[line] for line in lines if line in policies), None)
 
 
