@@ -246,20 +246,21 @@ def _direct(connection: BaseDatabaseWrapper) -> bool:
     )
 
 
-def _run(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> Any:
-    """The sqlite3 cursor of `sql` run directly, with Django's checks and error mapping."""
+def _run(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, rows: bool) -> Any:
+    """`sql` run on the sqlite3 connection itself, with Django's checks and error mapping:
+    its rows (`rows`) or the number of rows it changed."""
     connection.ensure_connection()
     connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
-        return connection.connection.execute(_qmark(sql), params)
+        cursor = connection.connection.execute(_qmark(sql), params)
+        return cursor.fetchall() if rows else cursor.rowcount
 
 
 def fetch(sql: str, params: Sequence[Any], *, using: str = "default") -> list[tuple[Any, ...]]:
     connection = connections[using]
     if _direct(connection):
-        with connection.wrap_database_errors:
-            return list(_run(connection, sql, params).fetchall())
+        return list(_run(connection, sql, params, rows=True))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
@@ -269,7 +270,7 @@ def execute(sql: str, params: Sequence[Any], *, using: str = "default") -> int:
     """Run a write; the number of rows it changed."""
     connection = connections[using]
     if _direct(connection):
-        return int(_run(connection, sql, params).rowcount)
+        return int(_run(connection, sql, params, rows=False))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
