@@ -5,6 +5,7 @@ their events, and the policy windows checked when a case comes in.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from afterdesk.cases.choices import Channel, Kind
@@ -184,7 +185,9 @@ class OutboundMessage(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="outbound_state_due"),
-            models.Index(fields=["to_email", "kind", "created_at"], name="outbound_to_kind"),
+            # The hourly cap on acknowledgements per address (outbox._over_ack_cap), which
+            # compares addresses without regard to case.
+            models.Index(Lower("to_email"), "kind", "sent_at", name="outbound_ack_cap"),
         ]
 
     def __str__(self) -> str:

@@ -291,6 +291,38 @@ def test_acknowledgements_per_address_are_capped_when_sent(departments: Any) -> 
     assert OutboundMessage.objects.filter(state="suppressed").count() == 2
 
 
+@override_settings(INTAKE_ACK_MAX_PER_HOUR=1)
+def test_the_acknowledgement_cap_ignores_case_and_reads_its_index(departments: Any) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from afterdesk.intake.outbox import acks_sent_within_the_hour
+
+    for address in ("loop@example.com", "other@example.com"):
+        case_create(
+            actor=None,
+            data=CaseInput(
+                kind="inquiry",
+                channel="web",
+                subject="x",
+                customer=CustomerInput(name="x", email=address),
+            ),
+        )
+    first, second = OutboundMessage.objects.order_by("id")
+    OutboundMessage.objects.filter(pk=first.pk).update(
+        state="sent", sent_at=timezone.now(), to_email="Loop@Example.COM"
+    )
+    OutboundMessage.objects.filter(pk=second.pk).update(to_email="LOOP@example.com")
+
+    report = outbox_send_due()
+
+    assert (report.sent, report.suppressed) == (0, 1)
+    assert not mail.outbox
+    if connection.vendor == "sqlite":
+        plan = acks_sent_within_the_hour("loop@example.com", timezone.now()).explain()
+        assert "USING INDEX outbound_ack_cap" in plan, plan
+
+
 @override_settings(INTAKE_SENDER_MAX_PER_HOUR=2)
 def test_a_flooding_sender_is_held_in_quarantine_until_an_admin_retries(
     support_mailbox: Mailbox, departments: Any, ingest: Any, django_capture_on_commit_callbacks: Any
