@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from afterdesk.rma.choices import (
@@ -273,7 +274,8 @@ class Shipment(models.Model):
         ordering = ["shipped_at", "id"]
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
-        indexes = [models.Index(fields=["tracking_number"], name="rma_shipment_tracking")]
+        # A scanned code is compared without regard to case (rma_find_for_scan).
+        indexes = [models.Index(Upper("tracking_number"), name="rma_shipment_tracking_upper")]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"

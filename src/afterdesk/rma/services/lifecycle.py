@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -320,14 +321,15 @@ def rma_find_for_scan(*, rmas: Any, code: str) -> Rma | None:
     code = code.strip()
     if not code or has_control_characters(code) or len(code) > 64:
         return None
-    rma = rmas.filter(case__number__iexact=code).first()
+    # Exact comparisons that indexes serve (a case-insensitive LIKE reads the whole table):
+    # service numbers are upper case, tracking numbers are indexed upper-cased.
+    rma = rmas.filter(case__number__in={code, code.upper()}).first()
     if rma is not None:
         return rma
-    return (
-        rmas.filter(shipments__tracking_number__iexact=code, shipments__direction=Direction.INBOUND)
-        .order_by("-requested_at")
-        .first()
+    parcels = Shipment.objects.alias(tracking=Upper("tracking_number")).filter(
+        tracking=code.upper(), direction=Direction.INBOUND
     )
+    return rmas.filter(pk__in=parcels.values("rma_id")).order_by("-requested_at").first()
 
 
 def rma_receive(*, actor: User, rma: Rma, code: str = "", at: datetime | None = None) -> Rma:

@@ -301,6 +301,24 @@ def test_receive_by_number_or_tracking_and_twice_is_refused(
     assert info.value.code == "already_received"
 
 
+@pytest.mark.sqlite_only
+def test_a_scan_is_looked_up_through_indexes(make_rma, warehouse_user, drive) -> None:
+    """Scanned codes compare without regard to case, yet no look-up reads a whole table
+    (a case-insensitive LIKE would)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rma = drive(make_rma(), State.IN_TRANSIT, warehouse_user)
+    with CaptureQueriesContext(connection) as captured:
+        assert services.rma_find_for_scan(rmas=Rma.objects.all(), code="sf1002") == rma
+    assert len(captured) == 2  # the number, then the tracking number
+    with connection.cursor() as cursor:
+        for query in captured:
+            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+            plan = " / ".join(row[-1] for row in cursor.fetchall())
+            assert "SCAN rma_shipment" not in plan and "SCAN cases_case" not in plan, plan
+
+
 def test_receive_without_tracking_from_awaiting_return(make_rma, warehouse_user, drive) -> None:
     rma = drive(make_rma(), State.AWAITING_RETURN, warehouse_user)
     assert services.rma_receive(actor=warehouse_user, rma=rma).state == State.RECEIVED
