@@ -191,12 +191,13 @@ def _tags_found(names: Sequence[str]) -> dict[str, Tag]:
 
 
 def _tags_settle(names: Sequence[str], found: dict[str, Tag]) -> list[Tag]:
-    """The tags of `names`, creating those not in `found` (inside the write transaction)."""
+    """The tags of `names`, creating those not in `found` (inside the write transaction; one
+    deleted since the look-up is left out)."""
     missing = [Tag(name=n) for n in names if n not in found]
     if missing:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         found = _tags_found(names)
-    return [found[n] for n in names]
+    return [found[n] for n in names if n in found]
 
 
 def _tags(names: Sequence[str]) -> list[Tag]:
@@ -204,14 +205,20 @@ def _tags(names: Sequence[str]) -> list[Tag]:
     return _tags_settle(cleaned, _tags_found(cleaned))
 
 
-def _tags_link_new(case: Case, tags: Sequence[Tag]) -> None:
-    """Tag a case written in this transaction (it has no tags yet): one INSERT."""
-    through = Case.tags.through
-    fastsql.execute(
-        f"INSERT INTO {fastsql.table(through)} (case_id, tag_id) VALUES "  # noqa: S608
-        + ", ".join(["(%s, %s)"] * len(tags)),
-        [value for tag in tags for value in (case.pk, tag.pk)],
+def _tags_link_new(case: Case, tags: Sequence[Tag]) -> list[Tag]:
+    """Tag a case written in this transaction (it has no tags yet): one INSERT. The tags were
+    looked up before the transaction; one deleted since is left out, not linked to a row that
+    is gone (which would fail the whole creation at COMMIT). The tags linked."""
+    placeholders = ", ".join(["%s"] * len(tags))
+    linked = fastsql.execute(
+        f"INSERT INTO {fastsql.table(Case.tags.through)} (case_id, tag_id)"  # noqa: S608
+        f" SELECT %s, id FROM {fastsql.table(Tag)} WHERE id IN ({placeholders})",
+        [case.pk, *(tag.pk for tag in tags)],
     )
+    if linked == len(tags):
+        return list(tags)
+    kept = set(Tag.objects.filter(pk__in=[t.pk for t in tags]).values_list("pk", flat=True))
+    return [tag for tag in tags if tag.pk in kept]
 
 
 def _customer_order(customer: Customer, reference: str) -> Order | None:
@@ -323,7 +330,7 @@ def case_create(
         fastsql.insert([case])
         tags = _tags_settle(tag_names, tags_found)
         if tags:
-            _tags_link_new(case, tags)
+            tags = _tags_link_new(case, tags)
         fastsql.insert(
             [
                 CaseSearch(

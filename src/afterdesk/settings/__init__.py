@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +266,13 @@ INTAKE_ACK_MAX_PER_HOUR = env_int("INTAKE_ACK_MAX_PER_HOUR", 5, minimum=0)
 INTAKE_STUCK_AFTER_SECONDS = env_int("INTAKE_STUCK_AFTER_SECONDS", 300, minimum=1)
 INTAKE_SWEEP_INTERVAL_SECONDS = env_int("INTAKE_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 
-# Case numbers: a prefix and the date in TIME_ZONE, e.g. AS-20261123-00042.
+# Case numbers: a prefix and the date in TIME_ZONE, e.g. AS-20261123-00042. Upper-case letters
+# and digits: a number typed or scanned in lower case is found by upper-casing it.
 CASE_NUMBER_PREFIX = env_str("CASE_NUMBER_PREFIX", "AS")
+if not re.fullmatch(r"[A-Z0-9]{1,10}", CASE_NUMBER_PREFIX):
+    raise ImproperlyConfigured(
+        f"CASE_NUMBER_PREFIX must be 1-10 upper-case letters or digits, got {CASE_NUMBER_PREFIX!r}"
+    )
 # How long a process may use its copy of the triage rules, routes, agents and model before
 # checking the configuration version (one single-row read).
 TRIAGE_CACHE_SECONDS = env_int("TRIAGE_CACHE_SECONDS", 5, minimum=0)

@@ -985,3 +985,35 @@ def test_events_cannot_be_bulk_updated(make_case):
         CaseEvent.objects.bulk_update([event], ["type"])
 
     assert _snapshot() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("asked", "linked"),
+    [
+        (("gone", "kept", "new"), ["kept", "new"]),  # a new tag: the tags are read again
+        (("gone", "kept"), ["kept"]),  # none new: the INSERT links only existing tags
+    ],
+)
+def test_a_tag_deleted_after_the_look_up_is_left_out_not_a_failure(
+    departments, monkeypatch, asked, linked
+) -> None:
+    """Tags are looked up before the write transaction; one an admin deletes meanwhile is not
+    linked (a link to it would fail the whole creation at COMMIT)."""
+    from afterdesk.cases import services
+    from afterdesk.cases.models import Tag
+
+    Tag.objects.create(name="gone")
+    Tag.objects.create(name="kept")
+    found = services._tags_found
+
+    def found_then_deleted(names):
+        result = found(names)
+        Tag.objects.filter(name="gone").delete()
+        return result
+
+    monkeypatch.setattr(services, "_tags_found", found_then_deleted)
+    case = case_create(actor=None, data=_input(tags=asked))
+
+    assert sorted(Case.objects.get(pk=case.pk).tags.values_list("name", flat=True)) == linked
+    assert [t.name for t in case._prefetched_tags] == linked

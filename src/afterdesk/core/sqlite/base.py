@@ -28,18 +28,27 @@ the checkpoint copies, the log never catches up and grows without bound (1.3 GB 
 create benchmark at 100,000 cases). So once the log holds WAL_RESTART_FRAMES, the
 checkpointing process takes the write lock, copies the rest (the PASSIVE checkpoints have
 done most of it) and restarts the log (`wal_checkpoint(RESTART)`), waiting at most
-WAL_RESTART_WAIT_MS for readers of older snapshots; if they are still there it tries again
-at its next checkpoint. `journal_size_limit` cuts the file back after a burst.
+WAL_RESTART_WAIT_MS for readers of older snapshots. If they are still there (a long read, such
+as training the triage model over every closed case), it leaves the log alone for a while,
+doubling the pause up to WAL_RESTART_BACKOFF_MAX_SECONDS, so that writers do not wait behind
+a restart that cannot happen yet. `journal_size_limit` cuts the file back after a burst.
+
+A checkpoint comes after the COMMIT, whose data is safe: one that fails (disk full, I/O
+error) is logged and does not fail the request.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
 import time
 from typing import Any
 
 from django.db.backends.sqlite3 import base
+
+logger = logging.getLogger(__name__)
 
 # A writing process checkpoints after a commit when its last checkpoint is this old.
 WAL_CHECKPOINT_SECONDS = 0.25
@@ -48,7 +57,10 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 # A checkpoint restarts the log (under the write lock) once it holds this many frames (of a
 # page each: 32 MB at 4 KB pages), waiting this long at most for older readers.
 WAL_RESTART_FRAMES = 8192
-WAL_RESTART_WAIT_MS = 100
+WAL_RESTART_WAIT_MS = 50
+# After a restart that older readers prevented, the next try waits this long, doubling.
+WAL_RESTART_BACKOFF_SECONDS = 1.0
+WAL_RESTART_BACKOFF_MAX_SECONDS = 30.0
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -58,6 +70,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._write_lock_held = False
         self._checkpointed_at = 0.0
         self._busy_timeout_ms = 0
+        self._restart_backoff = 0.0
+        self._restart_not_before = 0.0
 
     def _lock_path(self) -> str | None:
         if self.is_in_memory_db():
@@ -110,25 +124,41 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if now - self._checkpointed_at < WAL_CHECKPOINT_SECONDS:
             return
         self._checkpointed_at = now
-        _busy, frames, _copied = self.connection.execute(
-            "PRAGMA wal_checkpoint(PASSIVE)"
-        ).fetchone()
-        if frames >= WAL_RESTART_FRAMES:
-            self._restart_log()
+        try:
+            _busy, frames, _copied = self.connection.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+            if frames >= WAL_RESTART_FRAMES and now >= self._restart_not_before:
+                self._after_restart(restarted=self._restart_log(), now=now)
+        except sqlite3.Error:
+            logger.warning("SQLite checkpoint failed (the commit before it stands)", exc_info=True)
 
-    def _restart_log(self) -> None:
+    def _restart_log(self) -> bool:
         """Copy the rest of the log and start it over, with no writer adding to it meanwhile
-        (see the module docstring)."""
+        (see the module docstring). False when older readers kept it from restarting."""
         assert self.connection is not None
         self._acquire_write_lock()
         try:
             self.connection.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
             try:
-                self.connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                busy, _frames, _copied = self.connection.execute(
+                    "PRAGMA wal_checkpoint(RESTART)"
+                ).fetchone()
             finally:
                 self.connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
         finally:
             self._release_write_lock()
+        return not busy
+
+    def _after_restart(self, *, restarted: bool, now: float) -> None:
+        if restarted:
+            self._restart_backoff = 0.0
+            return
+        self._restart_backoff = min(
+            max(self._restart_backoff * 2, WAL_RESTART_BACKOFF_SECONDS),
+            WAL_RESTART_BACKOFF_MAX_SECONDS,
+        )
+        self._restart_not_before = now + self._restart_backoff
 
     def _rollback(self) -> None:
         try:

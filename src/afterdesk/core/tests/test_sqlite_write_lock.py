@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -189,9 +190,11 @@ def test_a_long_log_is_started_over_under_the_write_lock(
     locked: list[bool] = []
     restart = DatabaseWrapper._restart_log
 
-    def spy(self: DatabaseWrapper) -> None:
-        restart(self)
+    def spy(self: DatabaseWrapper) -> bool:
+        restarted = restart(self)
         locked.append(_lock_is_taken(path))
+        assert restarted
+        return restarted
 
     monkeypatch.setattr(DatabaseWrapper, "_restart_log", spy)
     sizes = []
@@ -217,9 +220,12 @@ def test_a_long_log_is_started_over_under_the_write_lock(
     writer.close()
 
 
-def test_a_restart_waits_only_briefly_for_an_older_reader(
+def test_a_restart_waits_only_briefly_for_an_older_reader_and_then_backs_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A reader holding an old snapshot keeps the log from restarting: the writer waits at
+    most WAL_RESTART_WAIT_MS, gives the lock back, and leaves the log alone for a while
+    (doubling) instead of waiting again at every commit."""
     from afterdesk.core.sqlite import base as sqlite_base
 
     monkeypatch.setattr(sqlite_base, "WAL_RESTART_FRAMES", 10)
@@ -231,14 +237,72 @@ def test_a_restart_waits_only_briefly_for_an_older_reader(
     reader_cursor = reader.connection.cursor()
     reader_cursor.execute("BEGIN")
     reader_cursor.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot
-    writer._checkpointed_at = 0.0
-    writer._start_transaction_under_autocommit()
-    writer.cursor().execute("INSERT INTO t VALUES (randomblob(100000))")
-    started = time.monotonic()
-    writer._commit()
-    assert time.monotonic() - started < 1.0
+    tries: list[bool] = []
+    restart = DatabaseWrapper._restart_log
+
+    def spy(self: DatabaseWrapper) -> bool:
+        tries.append(restart(self))
+        return tries[-1]
+
+    monkeypatch.setattr(DatabaseWrapper, "_restart_log", spy)
+
+    def commit_due() -> float:
+        writer._checkpointed_at = 0.0
+        writer._start_transaction_under_autocommit()
+        writer.cursor().execute("INSERT INTO t VALUES (randomblob(100000))")
+        started = time.monotonic()
+        writer._commit()
+        return time.monotonic() - started
+
+    assert commit_due() < 1.0
+    assert tries == [False]
     assert not _lock_is_taken(path)
     assert writer.cursor().execute("PRAGMA busy_timeout").fetchone()[0] > 1000
+    first_pause = writer._restart_backoff
+    assert first_pause == sqlite_base.WAL_RESTART_BACKOFF_SECONDS
+    commit_due()
+    assert tries == [False], "tried again within the pause"
+
+    writer._restart_not_before = 0.0  # the pause is over; the reader is still there
+    commit_due()
+    assert tries == [False, False] and writer._restart_backoff == 2 * first_pause
+
     reader_cursor.execute("COMMIT")
     reader.close()
+    writer._restart_not_before = 0.0
+    commit_due()
+    assert tries == [False, False, True] and writer._restart_backoff == 0.0
+    writer.close()
+
+
+def test_a_failing_checkpoint_does_not_fail_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The COMMIT has made the data safe; a checkpoint error after it is logged only."""
+    path = tmp_path / "db.sqlite3"
+    writer = _wrapper(path, "writer")
+    writer.cursor().execute("CREATE TABLE t (v INTEGER)")
+
+    class FailingCheckpoints:
+        def __init__(self, connection: Any) -> None:
+            self._connection = connection
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if "wal_checkpoint" in sql:
+                raise sqlite3.OperationalError("disk I/O error")
+            return self._connection.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._connection, name)
+
+    writer._start_transaction_under_autocommit()
+    writer.cursor().execute("INSERT INTO t VALUES (1)")
+    real = writer.connection
+    writer._checkpointed_at = 0.0
+    monkeypatch.setattr(writer, "connection", FailingCheckpoints(real))
+    writer._commit()
+    monkeypatch.setattr(writer, "connection", real)
+    assert "SQLite checkpoint failed" in caplog.text
+    assert not _lock_is_taken(path)
+    assert writer.cursor().execute("SELECT count(*) FROM t").fetchone() == (1,)
     writer.close()

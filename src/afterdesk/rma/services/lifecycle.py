@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -326,8 +326,9 @@ def rma_find_for_scan(*, rmas: Any, code: str) -> Rma | None:
     rma = rmas.filter(case__number__in={code, code.upper()}).first()
     if rma is not None:
         return rma
+    # Both sides upper-cased by the database, which may upper fewer letters than Python.
     parcels = Shipment.objects.alias(tracking=Upper("tracking_number")).filter(
-        tracking=code.upper(), direction=Direction.INBOUND
+        tracking=Upper(Value(code)), direction=Direction.INBOUND
     )
     return rmas.filter(pk__in=parcels.values("rma_id")).order_by("-requested_at").first()
 
