@@ -10,7 +10,6 @@ gunicorn.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -59,20 +58,7 @@ def load_everything() -> None:
     get_resolver().url_patterns  # noqa: B018 - loads the URLconf and the modules it names
 
 
-def freeze_startup_objects() -> None:
-    """Exempt what start-up made from the cyclic garbage collector for good.
-
-    A full collection walks every object the process holds: the modules, classes and caches
-    of Django and the app, which never become garbage. It took 50–70 ms, now and then in the
-    middle of a request (the list benchmark's slowest 2 % of requests). Frozen objects are
-    skipped: collections walk only what requests made.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "afterdesk.settings")
 # granian copies the environment once its worker has loaded this module: the same variables.
 application = without_process_environment(get_wsgi_application(), dict(os.environ))
 load_everything()
-freeze_startup_objects()
