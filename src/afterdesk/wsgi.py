@@ -51,14 +51,6 @@ def without_process_environment(
     return application
 
 
-def load_everything() -> None:
-    """Import every view (through the URLconf) now rather than on the first requests."""
-    from django.urls import get_resolver
-
-    get_resolver().url_patterns  # noqa: B018 - loads the URLconf and the modules it names
-
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "afterdesk.settings")
 # granian copies the environment once its worker has loaded this module: the same variables.
 application = without_process_environment(get_wsgi_application(), dict(os.environ))
-load_everything()
